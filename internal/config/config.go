@@ -1,0 +1,239 @@
+// Package config reads and checks the worker's YAML configuration: services and
+// their mailboxes, SMTP, Dooray!, templates, forbidden words and triggers.
+// Secrets appear only as names of environment variables or files.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole file. DESIGN.md's "Configuration file" is its contract;
+// config.example.yaml documents every key.
+type Config struct {
+	HTTP     HTTP      `yaml:"http"`
+	SMTP     SMTP      `yaml:"smtp"`
+	Dooray   Dooray    `yaml:"dooray"`
+	Mail     Mail      `yaml:"mail"`
+	Services []Service `yaml:"services"`
+}
+
+type HTTP struct {
+	Addr                 string `yaml:"addr"`
+	DashboardPasswordEnv string `yaml:"dashboard_password_env"` // /monitoring/ (user "admin")
+	APITokenEnv          string `yaml:"api_token_env"`          // /api/v1 bearer token
+	WebhookTokenEnv      string `yaml:"webhook_token_env"`      // /webhooks/dooray/{token}
+}
+
+type SMTP struct {
+	Host             string   `yaml:"host"`
+	Port             int      `yaml:"port"`
+	TLS              string   `yaml:"tls"` // none | starttls | tls
+	Username         string   `yaml:"username"`
+	PasswordEnv      string   `yaml:"password_env"`
+	PasswordFile     string   `yaml:"password_file"`
+	RatePerMinute    int      `yaml:"rate_per_minute"`     // 0 = no limit; shared by all workers
+	RecipientPerHour int      `yaml:"recipient_per_hour"`  // cap of mails to one address; 0 = 10
+	Timeout          Duration `yaml:"timeout"`             // per SMTP session; 0 = 30s
+}
+
+type Dooray struct {
+	BaseURL      string   `yaml:"base_url"`
+	TokenEnv     string   `yaml:"token_env"`
+	TokenFile    string   `yaml:"token_file"`
+	BotMemberID  string   `yaml:"bot_member_id"`
+	SyncInterval Duration `yaml:"sync_interval"`
+}
+
+// Mail holds intake settings shared by every mailbox.
+type Mail struct {
+	MaxMessageBytes    int64 `yaml:"max_message_bytes"`    // larger mail is quarantined; 0 = 25 MiB
+	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"` // larger parts are dropped; 0 = 20 MiB
+}
+
+type Service struct {
+	Key            string              `yaml:"key"`
+	Name           string              `yaml:"name"`
+	Address        string              `yaml:"address"`
+	Locale         string              `yaml:"locale"`
+	Mailbox        *Mailbox            `yaml:"mailbox"`
+	Dooray         ServiceDooray       `yaml:"dooray"`
+	Templates      map[string]Locales  `yaml:"templates"` // kind (resolve, hold) → locale → template
+	ForbiddenWords []string            `yaml:"forbidden_words"`
+	Triggers       []Trigger           `yaml:"triggers"`
+}
+
+type Mailbox struct {
+	Host         string   `yaml:"host"`
+	Port         int      `yaml:"port"`
+	TLS          string   `yaml:"tls"` // none | starttls | tls
+	Username     string   `yaml:"username"`
+	PasswordEnv  string   `yaml:"password_env"`
+	PasswordFile string   `yaml:"password_file"`
+	Folder       string   `yaml:"folder"`
+	After        string   `yaml:"after"` // seen | move:FOLDER | delete
+	IDLE         bool     `yaml:"idle"`
+	PollInterval Duration `yaml:"poll_interval"`
+}
+
+type ServiceDooray struct {
+	ProjectID   string   `yaml:"project_id"`
+	ToMemberIDs []string `yaml:"to_member_ids"`
+	ToEmails    []string `yaml:"to_emails"` // email users, when the assignees are not members
+}
+
+// Locales maps a locale (ja, ko, en …) to a template.
+type Locales map[string]Template
+
+// Template is one mail form. Each part is inline or read from a file.
+type Template struct {
+	Subject  string `yaml:"subject"`
+	Text     string `yaml:"text"`
+	TextFile string `yaml:"text_file"`
+	HTML     string `yaml:"html"`
+	HTMLFile string `yaml:"html_file"`
+}
+
+// Trigger is an ordered rule applied when a ticket is created (seed 4-3):
+// all conditions given must hold, then the actions apply.
+type Trigger struct {
+	Name string         `yaml:"name"`
+	When TriggerWhen    `yaml:"when"`
+	Then TriggerActions `yaml:"then"`
+}
+
+type TriggerWhen struct {
+	FromAddresses   []string `yaml:"from_addresses"`
+	FromDomains     []string `yaml:"from_domains"`
+	SubjectContains []string `yaml:"subject_contains"`
+	BodyContains    []string `yaml:"body_contains"`
+	Channels        []string `yaml:"channels"`
+}
+
+type TriggerActions struct {
+	AssignTo       string   `yaml:"assign_to"`       // a named operator
+	AssignRandom   []string `yaml:"assign_random"`   // one of these, at random
+	AssignSequence []string `yaml:"assign_sequence"` // these in turn (round robin)
+	Group          string   `yaml:"group"`
+	Priority       string   `yaml:"priority"`
+}
+
+// Duration is a time.Duration written as "30s", "5m".
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 30s or 5m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Load reads and parses the file, then checks it. The error lists every problem.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data)
+}
+
+// Parse parses and checks a configuration.
+func Parse(data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	problems := unknownKeys(&root)
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var te *yaml.TypeError
+	switch err := dec.Decode(&c); {
+	case errors.As(err, &te):
+		for _, msg := range te.Errors {
+			problems = append(problems, Problem{Path: "(file)", Msg: msg})
+		}
+	case err != nil && !errors.Is(err, io.EOF): // an empty file is the zero Config
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.applyDefaults()
+	problems = append(problems, c.Validate()...)
+	if len(problems) > 0 {
+		return &c, Problems(problems)
+	}
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = "127.0.0.1:8080"
+	}
+	if c.SMTP.TLS == "" {
+		c.SMTP.TLS = "none"
+	}
+	if c.SMTP.Timeout == 0 {
+		c.SMTP.Timeout = Duration(30 * time.Second)
+	}
+	if c.SMTP.RecipientPerHour == 0 {
+		c.SMTP.RecipientPerHour = 10
+	}
+	if c.Dooray.SyncInterval == 0 {
+		c.Dooray.SyncInterval = Duration(30 * time.Second)
+	}
+	if c.Mail.MaxMessageBytes == 0 {
+		c.Mail.MaxMessageBytes = 25 << 20
+	}
+	if c.Mail.MaxAttachmentBytes == 0 {
+		c.Mail.MaxAttachmentBytes = 20 << 20
+	}
+	for i := range c.Services {
+		s := &c.Services[i]
+		if s.Locale == "" {
+			s.Locale = "ja"
+		}
+		if m := s.Mailbox; m != nil {
+			if m.TLS == "" {
+				m.TLS = "tls"
+			}
+			if m.Folder == "" {
+				m.Folder = "INBOX"
+			}
+			if m.After == "" {
+				m.After = "seen"
+			}
+			if m.PollInterval == 0 {
+				m.PollInterval = Duration(30 * time.Second)
+			}
+		}
+	}
+}
+
+// Problem is one thing wrong with the configuration, at a field path such as
+// services[0].mailbox.port.
+type Problem struct {
+	Path string
+	Msg  string
+}
+
+func (p Problem) String() string { return p.Path + ": " + p.Msg }
+
+// Problems is every problem found; as an error it lists them one per line.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}

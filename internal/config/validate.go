@@ -1,0 +1,206 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var (
+	serviceKey = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+	envName    = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	tlsModes   = []string{"none", "starttls", "tls"}
+	kinds      = []string{"resolve", "hold"}
+	priorities = []string{"low", "normal", "high", "urgent"}
+	channels   = []string{"email", "phone", "chat", "helpcenter", "created"}
+)
+
+// Validate returns every problem of the configuration, each with its field path.
+func (c *Config) Validate() []Problem {
+	v := &validator{}
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		v.add("http.addr", "%q is not host:port", c.HTTP.Addr)
+	}
+	v.env("http.dashboard_password_env", c.HTTP.DashboardPasswordEnv)
+	v.env("http.api_token_env", c.HTTP.APITokenEnv)
+	v.env("http.webhook_token_env", c.HTTP.WebhookTokenEnv)
+
+	if c.SMTP.Host == "" {
+		v.add("smtp.host", "is required")
+	}
+	v.port("smtp.port", c.SMTP.Port)
+	v.oneOf("smtp.tls", c.SMTP.TLS, tlsModes)
+	v.secret("smtp.password", c.SMTP.PasswordEnv, c.SMTP.PasswordFile)
+	if c.SMTP.Username != "" && c.SMTP.PasswordEnv == "" && c.SMTP.PasswordFile == "" {
+		v.add("smtp.password_env", "is required when smtp.username is set")
+	}
+	if c.SMTP.RatePerMinute < 0 {
+		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
+	}
+
+	if c.Dooray.BaseURL != "" {
+		if u, err := url.Parse(c.Dooray.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			v.add("dooray.base_url", "%q is not an http(s) URL", c.Dooray.BaseURL)
+		}
+		if c.Dooray.TokenEnv == "" && c.Dooray.TokenFile == "" {
+			v.add("dooray.token_env", "is required when dooray.base_url is set")
+		}
+	}
+	v.secret("dooray.token", c.Dooray.TokenEnv, c.Dooray.TokenFile)
+
+	if len(c.Services) == 0 {
+		v.add("services", "declare at least one service")
+	}
+	keys := map[string]bool{}
+	for i, s := range c.Services {
+		p := fmt.Sprintf("services[%d]", i)
+		if !serviceKey.MatchString(s.Key) {
+			v.add(p+".key", "%q must be lower case letters, digits, - or _, starting with a letter", s.Key)
+		} else if keys[s.Key] {
+			v.add(p+".key", "%q is declared twice", s.Key)
+		}
+		keys[s.Key] = true
+		if s.Name == "" {
+			v.add(p+".name", "is required")
+		}
+		if a, err := mail.ParseAddress(s.Address); err != nil || a.Name != "" {
+			v.add(p+".address", "%q is not a plain mail address", s.Address)
+		}
+		if s.Mailbox != nil {
+			v.mailbox(p+".mailbox", s.Mailbox)
+		}
+		if s.Dooray.ProjectID != "" && c.Dooray.BaseURL == "" {
+			v.add(p+".dooray.project_id", "set, but dooray.base_url is not")
+		}
+		for _, kind := range slices.Sorted(maps.Keys(s.Templates)) {
+			locales := s.Templates[kind]
+			if !slices.Contains(kinds, kind) {
+				v.add(p+".templates."+kind, "unknown kind (want resolve or hold)")
+			}
+			for _, loc := range slices.Sorted(maps.Keys(locales)) {
+				t := locales[loc]
+				tp := p + ".templates." + kind + "." + loc
+				if strings.TrimSpace(t.Subject) == "" {
+					v.add(tp+".subject", "is required")
+				}
+				if (t.Text == "") == (t.TextFile == "") {
+					v.add(tp+".text", "give exactly one of text and text_file")
+				}
+				if t.HTML != "" && t.HTMLFile != "" {
+					v.add(tp+".html", "give at most one of html and html_file")
+				}
+				v.file(tp+".text_file", t.TextFile)
+				v.file(tp+".html_file", t.HTMLFile)
+			}
+		}
+		for j, w := range s.ForbiddenWords {
+			if strings.TrimSpace(w) == "" {
+				v.add(fmt.Sprintf("%s.forbidden_words[%d]", p, j), "is empty")
+			}
+		}
+		for j, t := range s.Triggers {
+			v.trigger(fmt.Sprintf("%s.triggers[%d]", p, j), t)
+		}
+	}
+	return v.problems
+}
+
+type validator struct{ problems []Problem }
+
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) port(path string, p int) {
+	if p < 1 || p > 65535 {
+		v.add(path, "%d is not a port (1-65535)", p)
+	}
+}
+
+func (v *validator) oneOf(path, val string, allowed []string) {
+	if !slices.Contains(allowed, val) {
+		v.add(path, "%q is not one of %s", val, strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) env(path, name string) {
+	if name != "" && !envName.MatchString(name) {
+		v.add(path, "%q is not an environment variable name (secrets go in the environment, not in this file)", name)
+	}
+}
+
+func (v *validator) secret(path, env, file string) {
+	v.env(path+"_env", env)
+	if env != "" && file != "" {
+		v.add(path+"_file", "give at most one of %s_env and %s_file", path, path)
+	}
+	v.file(path+"_file", file)
+}
+
+func (v *validator) file(path, name string) {
+	if name == "" {
+		return
+	}
+	if _, err := os.Stat(name); err != nil {
+		v.add(path, "%v", err)
+	}
+}
+
+func (v *validator) mailbox(p string, m *Mailbox) {
+	if m.Host == "" {
+		v.add(p+".host", "is required")
+	}
+	v.port(p+".port", m.Port)
+	v.oneOf(p+".tls", m.TLS, tlsModes)
+	if m.Username == "" {
+		v.add(p+".username", "is required")
+	}
+	if m.PasswordEnv == "" && m.PasswordFile == "" {
+		v.add(p+".password_env", "is required (or password_file)")
+	}
+	v.secret(p+".password", m.PasswordEnv, m.PasswordFile)
+	switch {
+	case m.After == "seen", m.After == "delete":
+	case strings.HasPrefix(m.After, "move:") && len(m.After) > len("move:"):
+	default:
+		v.add(p+".after", "%q is not seen, delete or move:FOLDER", m.After)
+	}
+	if m.PollInterval.Std() < 1e9 {
+		v.add(p+".poll_interval", "must be at least 1s")
+	}
+}
+
+func (v *validator) trigger(p string, t Trigger) {
+	if t.Name == "" {
+		v.add(p+".name", "is required (it keys the round-robin position)")
+	}
+	w := t.When
+	if len(w.FromAddresses)+len(w.FromDomains)+len(w.SubjectContains)+len(w.BodyContains)+len(w.Channels) == 0 {
+		v.add(p+".when", "has no condition")
+	}
+	for j, c := range w.Channels {
+		v.oneOf(fmt.Sprintf("%s.when.channels[%d]", p, j), c, channels)
+	}
+	a := t.Then
+	n := 0
+	for _, set := range []bool{a.AssignTo != "", len(a.AssignRandom) > 0, len(a.AssignSequence) > 0} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		v.add(p+".then", "give at most one of assign_to, assign_random and assign_sequence")
+	}
+	if n == 0 && a.Priority == "" {
+		v.add(p+".then", "has no action")
+	}
+	if a.Priority != "" {
+		v.oneOf(p+".then.priority", a.Priority, priorities)
+	}
+}

@@ -1,0 +1,75 @@
+package jobs
+
+import (
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/contiple/contiple-worker/ticket"
+)
+
+// Task types. They are stored in Redis and written by other applications into
+// the outbox: they never change.
+const (
+	TypeMailPoll       = "mail:poll"
+	TypeMailIngest     = "mail:ingest"
+	TypeMailSend       = ticket.OutboxMailSend
+	TypeDoorayEscalate = ticket.OutboxDoorayEscalate
+	TypeDoorayComment  = ticket.OutboxDoorayComment
+	TypeDooraySync     = "dooray:sync"
+)
+
+// Queues, so that a Dooray! outage never holds up customer mail.
+const (
+	QueueMailOut = "mail_out"
+	QueueMailIn  = "mail_in"
+	QueueDooray  = "dooray"
+	QueueDefault = "default"
+)
+
+// Queues are the queues a server works on, with their weights.
+var Queues = map[string]int{QueueMailOut: 4, QueueMailIn: 4, QueueDooray: 2, QueueDefault: 1}
+
+// QueueFor is the queue of a task type.
+func QueueFor(taskType string) string {
+	switch taskType {
+	case TypeMailSend:
+		return QueueMailOut
+	case TypeMailPoll, TypeMailIngest:
+		return QueueMailIn
+	case TypeDoorayEscalate, TypeDoorayComment, TypeDooraySync:
+		return QueueDooray
+	}
+	return QueueDefault
+}
+
+// retention keeps a finished task's ID reserved in Redis for a day, so that an
+// outbox row enqueued again after a relay crash is refused as a duplicate even
+// when the first task has already completed.
+const retention = 24 * time.Hour
+
+// MailSendPayload is the payload of mail:send (outbox row of resolve and hold).
+type MailSendPayload struct {
+	OutboundMailID int64 `json:"outbound_mail_id"`
+}
+
+// DoorayEscalatePayload is the payload of dooray:escalate.
+type DoorayEscalatePayload struct {
+	DoorayLinkID int64 `json:"dooray_link_id"`
+}
+
+// DoorayCommentPayload is the payload of dooray:comment.
+type DoorayCommentPayload struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// outboxTask is the task of an outbox row: TaskID outbox:<id> makes the row's
+// enqueue idempotent.
+func outboxTask(id int64, kind string, payload []byte) (*asynq.Task, []asynq.Option) {
+	return asynq.NewTask(kind, payload), []asynq.Option{
+		asynq.TaskID(OutboxTaskID(id)), asynq.Queue(QueueFor(kind)), asynq.Retention(retention), asynq.MaxRetry(20),
+	}
+}
+
+// OutboxTaskID is the asynq TaskID of outbox row id.
+func OutboxTaskID(id int64) string { return "outbox:" + itoa(id) }
