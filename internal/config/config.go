@@ -39,9 +39,9 @@ type SMTP struct {
 	Username         string   `yaml:"username"`
 	PasswordEnv      string   `yaml:"password_env"`
 	PasswordFile     string   `yaml:"password_file"`
-	RatePerMinute    int      `yaml:"rate_per_minute"`     // 0 = no limit; shared by all workers
-	RecipientPerHour int      `yaml:"recipient_per_hour"`  // cap of mails to one address; 0 = 10
-	Timeout          Duration `yaml:"timeout"`             // per SMTP session; 0 = 30s
+	RatePerMinute    int      `yaml:"rate_per_minute"`    // 0 = no limit; shared by all workers
+	RecipientPerHour int      `yaml:"recipient_per_hour"` // cap of mails to one address; 0 = 10
+	Timeout          Duration `yaml:"timeout"`            // per SMTP session; 0 = 30s
 }
 
 type Dooray struct {
@@ -59,15 +59,15 @@ type Mail struct {
 }
 
 type Service struct {
-	Key            string              `yaml:"key"`
-	Name           string              `yaml:"name"`
-	Address        string              `yaml:"address"`
-	Locale         string              `yaml:"locale"`
-	Mailbox        *Mailbox            `yaml:"mailbox"`
-	Dooray         ServiceDooray       `yaml:"dooray"`
-	Templates      map[string]Locales  `yaml:"templates"` // kind (resolve, hold) → locale → template
-	ForbiddenWords []string            `yaml:"forbidden_words"`
-	Triggers       []Trigger           `yaml:"triggers"`
+	Key            string             `yaml:"key"`
+	Name           string             `yaml:"name"`
+	Address        string             `yaml:"address"`
+	Locale         string             `yaml:"locale"`
+	Mailbox        *Mailbox           `yaml:"mailbox"`
+	Dooray         ServiceDooray      `yaml:"dooray"`
+	Templates      map[string]Locales `yaml:"templates"` // kind (resolve, hold) → locale → template
+	ForbiddenWords []string           `yaml:"forbidden_words"`
+	Triggers       []Trigger          `yaml:"triggers"`
 }
 
 type Mailbox struct {
