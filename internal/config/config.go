@@ -230,10 +230,13 @@ func (p Problem) String() string { return p.Path + ": " + p.Msg }
 // Problems is every problem found; as an error it lists them one per line.
 type Problems []Problem
 
-func (ps Problems) Error() string {
+func (ps Problems) Error() string { return strings.Join(ps.Strings(), "\n") }
+
+// Strings returns the problems as lines.
+func (ps Problems) Strings() []string {
 	lines := make([]string, len(ps))
 	for i, p := range ps {
 		lines[i] = p.String()
 	}
-	return strings.Join(lines, "\n")
+	return lines
 }

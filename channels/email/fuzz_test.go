@@ -1,0 +1,88 @@
+package email
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParse checks that no input makes Parse panic (the recover in Parse is a
+// last resort, so a recovered panic is a failure here) and that the output
+// contract holds: valid UTF-8 without NUL everywhere.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	if dir := corpusDirIfPresent(); dir != "" {
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(path, ".eml") {
+				seeds = append(seeds, path)
+			}
+			return nil
+		})
+	}
+	for _, path := range seeds {
+		if raw, err := os.ReadFile(path); err == nil {
+			f.Add(raw)
+		}
+	}
+	f.Add([]byte("Subject: =?iso-2022-jp?B?GyRC?=\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, err := Parse(raw, ParseOptions{MaxParts: 200})
+		if errors.Is(err, ErrInternal) {
+			t.Fatalf("panic: %v", err)
+		}
+		checkInvariants(t, "fuzz", p)
+		if _, ok := ExtractTicketMarker(p.Subject); ok && !strings.Contains(strings.ToUpper(p.Subject), "CT") &&
+			!strings.ContainsRune(p.Subject, 'Ｃ') {
+			t.Errorf("ticket marker found in %q", p.Subject)
+		}
+	})
+}
+
+// FuzzReplyText checks that reply extraction never panics, returns valid
+// UTF-8 for valid input, and never returns more than it was given.
+func FuzzReplyText(f *testing.F) {
+	for _, s := range []string{
+		"Hi\n\nOn Mon, Jan 2, 2023 at 10:00 AM A <a@b.c> wrote:\n> x\n",
+		"了解です。\n\n2023年1月2日(月) 10:00 山田 <y@example.jp>:\n> x\n",
+		"감사합니다.\n\n2023년 1월 2일 (월) 오전 10:00, 홍길동 <h@example.kr>님이 작성:\n",
+		"a\n-- \nsig", "From: x\nSent: y\n", "> only\n> quotes", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := ReplyText(s)
+		if utf8.ValidString(s) && !utf8.ValidString(got) {
+			t.Errorf("invalid UTF-8 from valid input: %q", got)
+		}
+		if len(got) > len(s) {
+			t.Errorf("reply text longer than input: %q -> %q", s, got)
+		}
+	})
+}
+
+// corpusDirIfPresent is corpusDir without failing or skipping: fuzz seeds are
+// a bonus, not a requirement.
+func corpusDirIfPresent() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+	corpus := filepath.Join(dir, "..", "shared", "mail-corpus")
+	if _, err := os.Stat(corpus); err != nil {
+		return ""
+	}
+	return corpus
+}

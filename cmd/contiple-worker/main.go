@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+
+	"github.com/contiple/contiple-worker/internal/config"
+	"github.com/contiple/contiple-worker/ticket"
+)
+
+// app is what every command shares: flags, the output, and lazily opened resources.
+type app struct {
+	configPath string
+	json       bool
+	out        io.Writer
+	log        *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot(os.Stdout).ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		// One clear line; details of a multi-problem config come on the following lines.
+		fmt.Fprintln(os.Stderr, "contiple-worker: "+err.Error())
+		os.Exit(1)
+	}
+}
+
+func newRoot(out io.Writer) *cobra.Command {
+	a := &app{out: out, log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))}
+	root := &cobra.Command{
+		Use:           "contiple-worker",
+		Short:         "Helpdesk integration worker: mail in, mail out, Dooray! sync",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.PersistentFlags().StringVar(&a.configPath, "config", os.Getenv("CONTIPLE_CONFIG"), "configuration file (env CONTIPLE_CONFIG)")
+	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON instead of text")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w (see --help)", err) })
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd())
+	return root
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("CONTIPLE_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func (a *app) loadConfig() (*config.Config, error) {
+	if a.configPath == "" {
+		return nil, errors.New("no configuration: give --config FILE or set CONTIPLE_CONFIG")
+	}
+	c, err := config.Load(a.configPath)
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		return nil, fmt.Errorf("%s has %d problem(s):\n%v", a.configPath, len(ps), err)
+	}
+	return c, err
+}
+
+func (a *app) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	url := os.Getenv("CONTIPLE_DATABASE_URL")
+	if url == "" {
+		return nil, errors.New("CONTIPLE_DATABASE_URL is not set")
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return pool, nil
+}
+
+// openStore opens the database and the ticket store with the masking key, if any.
+func (a *app) openStore(ctx context.Context) (*ticket.Store, *pgxpool.Pool, error) {
+	pool, err := a.openPool(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sealer *ticket.Sealer
+	if key := strings.TrimSpace(os.Getenv("CONTIPLE_MASK_KEY")); key != "" {
+		if sealer, err = ticket.NewSealer(key); err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
+		}
+	}
+	return ticket.NewStore(pool, sealer), pool, nil
+}

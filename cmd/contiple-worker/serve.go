@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/contiple/contiple-worker/internal/config"
+	"github.com/contiple/contiple-worker/jobs"
+	"github.com/contiple/contiple-worker/migrations"
+	"github.com/contiple/contiple-worker/ticket"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the worker: asynq queues, outbox relay, HTTP (/healthz /readyz /metrics /monitoring/)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			return a.serve(cmd.Context(), cfg)
+		},
+	}
+}
+
+func (a *app) serve(ctx context.Context, cfg *config.Config) error {
+	log := a.log
+	store, pool, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if applied, err := migrations.Up(ctx, pool); err != nil {
+		return err
+	} else if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+	defs, err := serviceDefs(cfg)
+	if err != nil {
+		return err
+	}
+	if err := store.SyncServices(ctx, defs); err != nil {
+		return fmt.Errorf("sync services: %w", err)
+	}
+	log.Info("services synced", "count", len(defs))
+
+	redisURL := os.Getenv("CONTIPLE_REDIS_URL")
+	if redisURL == "" {
+		return errors.New("CONTIPLE_REDIS_URL is not set")
+	}
+	redisOpt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		return fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	}
+	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return errors.New("CONTIPLE_REDIS_URL: unsupported Redis connection")
+	}
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	client := asynq.NewClient(redisOpt)
+	defer client.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := jobs.NewMetrics(store, log)
+	if err := metrics.Register(reg); err != nil {
+		return err
+	}
+
+	srv := asynq.NewServer(redisOpt, asynq.Config{
+		Concurrency:     10,
+		Queues:          jobs.Queues,
+		ShutdownTimeout: 25 * time.Second,
+		Logger:          asynqLogger{log.With("component", "asynq")},
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			retried, _ := asynq.GetRetryCount(ctx)
+			log.Warn("task failed", "task_type", t.Type(), "task_id", id, "retried", retried,
+				"final", errors.Is(err, asynq.SkipRetry), "err", err)
+		}),
+	})
+	mux := asynq.NewServeMux()
+	mux.Use(metrics.Middleware)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("asynq server: %w", err)
+	}
+
+	httpSrv := &http.Server{Addr: cfg.HTTP.Addr, Handler: a.httpHandler(cfg, pool, rdb, redisOpt, reg), ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	relay := &jobs.Relay{Pool: pool, Client: client, Log: log.With("component", "relay")}
+	wg.Go(func() { relay.Run(runCtx) })
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- httpSrv.ListenAndServe() }()
+	log.Info("serving", "http", cfg.HTTP.Addr, "queues", jobs.Queues)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: finishing running tasks")
+	case err = <-httpErr:
+		log.Error("http server", "err", err)
+	}
+	stop()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	httpSrv.Shutdown(shutCtx)
+	srv.Shutdown()
+	wg.Wait()
+	log.Info("stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// httpHandler mounts the operational endpoints.
+func (a *app) httpHandler(cfg *config.Config, pool *pgxpool.Pool, rdb redis.UniversalClient, redisOpt asynq.RedisConnOpt, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		var problems []string
+		if err := pool.Ping(ctx); err != nil {
+			problems = append(problems, "postgresql: "+err.Error())
+		}
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			problems = append(problems, "redis: "+err.Error())
+		}
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			for _, p := range problems {
+				fmt.Fprintln(w, p)
+			}
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	password, err := config.Secret(cfg.HTTP.DashboardPasswordEnv, "")
+	switch {
+	case cfg.HTTP.DashboardPasswordEnv == "":
+		a.log.Warn("dashboard disabled: http.dashboard_password_env is not configured")
+	case err != nil:
+		a.log.Warn("dashboard disabled: no credential", "err", err)
+	default:
+		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: redisOpt})
+		mux.Handle("/monitoring/", basicAuth("admin", password, mon))
+		a.log.Info("dashboard at /monitoring/", "user", "admin")
+	}
+	return mux
+}
+
+// basicAuth guards the dashboard, which can retry and delete work.
+func basicAuth(user, password string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="contiple-worker dashboard", charset="UTF-8"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serviceDefs turns the configured services into what the store keeps.
+func serviceDefs(cfg *config.Config) ([]ticket.ServiceDef, error) {
+	var defs []ticket.ServiceDef
+	for _, s := range cfg.Services {
+		d := ticket.ServiceDef{Key: s.Key, Name: s.Name, Address: s.Address, Locale: s.Locale, ForbiddenWords: s.ForbiddenWords,
+			Settings: map[string]any{"dooray_project_id": s.Dooray.ProjectID, "dooray_to_member_ids": s.Dooray.ToMemberIDs}}
+		if m := s.Mailbox; m != nil {
+			d.Mailbox = &ticket.MailboxDef{Host: m.Host, Port: m.Port, Username: m.Username, Folder: m.Folder}
+		}
+		for kind, locales := range s.Templates {
+			for loc, t := range locales {
+				text, err := inlineOrFile(t.Text, t.TextFile)
+				if err != nil {
+					return nil, err
+				}
+				html, err := inlineOrFile(t.HTML, t.HTMLFile)
+				if err != nil {
+					return nil, err
+				}
+				d.Templates = append(d.Templates, ticket.TemplateDef{Kind: kind, Locale: loc, Subject: t.Subject, Text: text, HTML: html})
+			}
+		}
+		defs = append(defs, d)
+	}
+	return defs, nil
+}
+
+func inlineOrFile(inline, file string) (string, error) {
+	if file == "" {
+		return inline, nil
+	}
+	b, err := os.ReadFile(file)
+	return string(b), err
+}
+
+// asynqLogger sends asynq's own logs to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.l.Debug(fmt.Sprint(args...)) }
+func (l asynqLogger) Info(args ...any)  { l.l.Info(fmt.Sprint(args...)) }
+func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...)) }
+func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...)) }
+func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...)); os.Exit(1) }
