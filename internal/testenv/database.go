@@ -21,6 +21,17 @@ import (
 // schema version, so each costs one CREATE DATABASE.
 func NewDatabase(t testing.TB) *pgxpool.Pool {
 	t.Helper()
+	return newDatabase(t, true)
+}
+
+// NewEmptyDatabase creates a database with no schema at all, for migration tests.
+func NewEmptyDatabase(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	return newDatabase(t, false)
+}
+
+func newDatabase(t testing.TB, migrated bool) *pgxpool.Pool {
+	t.Helper()
 	base := DatabaseURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -31,9 +42,11 @@ func NewDatabase(t testing.TB) *pgxpool.Pool {
 	}
 	defer admin.Close(ctx)
 
-	tmpl, err := template(ctx, admin, base)
-	if err != nil {
-		t.Fatalf("template database: %v", err)
+	tmpl := "template0"
+	if migrated {
+		if tmpl, err = template(ctx, admin, base); err != nil {
+			t.Fatalf("template database: %v", err)
+		}
 	}
 	name := "test_" + randomHex(8)
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/contiple/contiple-worker/internal/config"
+	"github.com/contiple/contiple-worker/internal/testenv"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestServe runs the worker and checks what an operator meets: health, readiness,
+// metrics, and the dashboard behind its credential listing the one mail:send task
+// a resolve owes. Then SIGTERM's context cancel stops it cleanly.
+func TestServe(t *testing.T) {
+	pool := testenv.NewDatabase(t)
+	t.Setenv("CONTIPLE_DATABASE_URL", testenv.URLFor(t, pool))
+	t.Setenv("CONTIPLE_REDIS_URL", testenv.NewRedisDB(t))
+	t.Setenv("CT_TEST_DASHBOARD", "s3cret")
+	addr := freeAddr(t)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(path, []byte(fmt.Sprintf(`
+http: {addr: "%s", dashboard_password_env: CT_TEST_DASHBOARD}
+smtp: {host: 127.0.0.1, port: 2525}
+services:
+  - {key: support, name: Support, address: support@example.test, locale: en}
+`, addr)), 0o600)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{out: io.Discard, log: testLogger(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, cfg) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v after shutdown", err)
+			}
+		case <-time.After(40 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+
+	base := "http://" + addr
+	get := func(path string, auth bool) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if auth {
+			req.SetBasicAuth("admin", "s3cret")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for code, _ := get("/healthz", false); code != 200; code, _ = get("/healthz", false) {
+		if time.Now().After(deadline) {
+			t.Fatal("worker did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, body := get("/readyz", false); code != 200 || !strings.Contains(body, "ready") {
+		t.Fatalf("readyz = %d %q", code, body)
+	}
+	if code, _ := get("/monitoring/", false); code != http.StatusUnauthorized {
+		t.Fatalf("dashboard without credential = %d, want 401", code)
+	}
+	if code, body := get("/monitoring/", true); code != 200 || !strings.Contains(body, "<html") {
+		t.Fatalf("dashboard = %d", code)
+	}
+
+	for _, args := range [][]string{
+		{"ticket", "create", "--service", "support", "--subject", "Refund", "--customer-email", "c@example.com"},
+		{"ticket", "assign", "1", "--operator", "kim"},
+		{"ticket", "resolve", "1", "--note", "Refunded."},
+	} {
+		if out, err := run(t, args...); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	var queues struct {
+		Queues []struct {
+			Queue                        string
+			Size, Pending, Retry, Active int
+			Processed                    int
+		}
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		code, body := get("/monitoring/api/queues", true)
+		if code != 200 {
+			t.Fatalf("queues API = %d %s", code, body)
+		}
+		json.Unmarshal([]byte(body), &queues)
+		if len(queues.Queues) == 1 && queues.Queues[0].Size == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queues: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if q := queues.Queues[0]; q.Queue != "mail_out" {
+		t.Fatalf("the resolve's task is in %q, want mail_out", q.Queue)
+	}
+	if code, body := get("/metrics", false); code != 200 || !strings.Contains(body, `contiple_board_tickets{measure="resolved_today"} 1`) ||
+		!strings.Contains(body, "contiple_outbox_lag_seconds 0") {
+		t.Fatalf("metrics = %d:\n%s", code, body)
+	}
+}
