@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -76,6 +78,12 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	// asynq lists a queue only once a task has been enqueued to it; operators
+	// should see every queue from the start. asynq:queues is asynq's set of
+	// queue names (base.AllQueues, stable since v0.1).
+	if err := rdb.SAdd(ctx, "asynq:queues", slices.Collect(maps.Keys(jobs.Queues))).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	client := asynq.NewClient(redisOpt)
