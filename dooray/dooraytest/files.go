@@ -2,7 +2,6 @@ package dooraytest
 
 import (
 	"io"
-	"mime"
 	"net/http"
 )
 
@@ -10,15 +9,11 @@ import (
 // but answers 307 to its file host, where the client must send the body again,
 // Authorization included.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
-		writeError(w, http.StatusUnsupportedMediaType, -10415, "Content-Type must be multipart/form-data")
+	if !requireContentType(w, r, "multipart/form-data") {
 		return
 	}
-	s.mu.Lock()
-	p := s.postIn(r.PathValue("projectID"), r.PathValue("postID"))
+	p := s.lockPost(w, r)
 	if p == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "post not found")
 		return
 	}
 	id := s.newID()
@@ -30,14 +25,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 
 // serveFiles is the file host: it counts requests and checks the token itself.
 func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request) {
-	_, pattern := s.fileMux.Handler(r)
-	key := pattern
-	if key == "" {
-		key = r.Method + " " + r.URL.Path
-	}
-	s.mu.Lock()
-	s.requests[key]++
-	s.mu.Unlock()
+	s.countRequest(s.fileMux, r)
 	if !s.authorized(r) {
 		writeError(w, http.StatusUnauthorized, -10100, "unauthorized: missing or invalid dooray-api token")
 		return
@@ -46,8 +34,7 @@ func (s *Server) serveFiles(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUploadTarget(w http.ResponseWriter, r *http.Request) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
-		writeError(w, http.StatusUnsupportedMediaType, -10415, "Content-Type must be multipart/form-data")
+	if !requireContentType(w, r, "multipart/form-data") {
 		return
 	}
 	if err := r.ParseMultipartForm(32 << 20); err != nil {

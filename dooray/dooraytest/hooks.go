@@ -82,11 +82,8 @@ func (s *Server) handleRegisterHook(w http.ResponseWriter, r *http.Request) {
 		}
 		h.events[e] = true
 	}
-	s.mu.Lock()
-	p := s.projects[r.PathValue("projectID")]
+	p := s.lockProject(w, r)
 	if p == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "project not found")
 		return
 	}
 	h.id = s.newID()

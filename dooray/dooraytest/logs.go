@@ -17,11 +17,8 @@ func (s *Server) handleCreateLog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, -10400, "body.mimeType must be text/x-markdown or text/html")
 		return
 	}
-	s.mu.Lock()
-	p := s.postIn(r.PathValue("projectID"), r.PathValue("postID"))
+	p := s.lockPost(w, r)
 	if p == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "post not found")
 		return
 	}
 	l := &logEntry{subtype: "general", creator: participant{typ: "member", memberID: s.bot},
@@ -81,11 +78,8 @@ func (s *Server) handleListLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, -10400, "order must be createdAt or -createdAt")
 		return
 	}
-	s.mu.Lock()
-	p := s.postIn(r.PathValue("projectID"), r.PathValue("postID"))
+	p := s.lockPost(w, r)
 	if p == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "post not found")
 		return
 	}
 	logs := slices.Clone(s.logs[p.id])

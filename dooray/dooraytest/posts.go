@@ -88,11 +88,8 @@ func (s *Server) handleCreatePost(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
-	proj := s.projects[r.PathValue("projectID")]
+	proj := s.lockProject(w, r)
 	if proj == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "project not found")
 		return
 	}
 	bad := func(msg string) {
@@ -180,12 +177,33 @@ func (s *Server) postIn(projectID, postID string) *post {
 	return p
 }
 
-func (s *Server) handleGetPost(w http.ResponseWriter, r *http.Request) {
+// lockPost locks s.mu and finds the request's post (path values projectID and
+// postID). It returns with s.mu held, or nil, unlocked, after answering 404.
+func (s *Server) lockPost(w http.ResponseWriter, r *http.Request) *post {
 	s.mu.Lock()
 	p := s.postIn(r.PathValue("projectID"), r.PathValue("postID"))
 	if p == nil {
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, -10404, "post not found")
+	}
+	return p
+}
+
+// lockProject locks s.mu and finds the request's project (path value
+// projectID). It returns with s.mu held, or nil, unlocked, after answering 404.
+func (s *Server) lockProject(w http.ResponseWriter, r *http.Request) *project {
+	s.mu.Lock()
+	p := s.projects[r.PathValue("projectID")]
+	if p == nil {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, -10404, "project not found")
+	}
+	return p
+}
+
+func (s *Server) handleGetPost(w http.ResponseWriter, r *http.Request) {
+	p := s.lockPost(w, r)
+	if p == nil {
 		return
 	}
 	out := s.renderPost(p, true)
@@ -199,11 +217,8 @@ func (s *Server) handleListPosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	s.mu.Lock()
-	proj := s.projects[r.PathValue("projectID")]
+	proj := s.lockProject(w, r)
 	if proj == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "project not found")
 		return
 	}
 	match, msg := s.postMatcher(proj, q)
@@ -404,11 +419,8 @@ func (s *Server) handleSetWorkflow(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
-	p := s.postIn(r.PathValue("projectID"), r.PathValue("postID"))
+	p := s.lockPost(w, r)
 	if p == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "post not found")
 		return
 	}
 	wf := s.projects[p.projectID].workflow(string(req.WorkflowID))
@@ -423,11 +435,8 @@ func (s *Server) handleSetWorkflow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSetDone(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	p := s.postIn(r.PathValue("projectID"), r.PathValue("postID"))
+	p := s.lockPost(w, r)
 	if p == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, -10404, "post not found")
 		return
 	}
 	s.queueLocked(s.setWorkflowLocked(p, s.projects[p.projectID].firstOfClass("closed"), s.bot, true))

@@ -202,14 +202,7 @@ func (s *Server) Throttled() int {
 // serveAPI runs every API request through what Dooray! does before the handler:
 // authentication, the rate limiter, then the injected faults.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	_, pattern := s.mux.Handler(r)
-	key := pattern
-	if key == "" {
-		key = r.Method + " " + r.URL.Path
-	}
-	s.mu.Lock()
-	s.requests[key]++
-	s.mu.Unlock()
+	pattern := s.countRequest(s.mux, r)
 
 	if !s.authorized(r) {
 		writeError(w, http.StatusUnauthorized, -10100, "unauthorized: missing or invalid dooray-api token")
@@ -230,15 +223,29 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// countRequest counts r under its route on mux (method and pattern), or under
+// method and path when unrouted, and returns the pattern ("" when unrouted).
+func (s *Server) countRequest(mux *http.ServeMux, r *http.Request) string {
+	_, pattern := mux.Handler(r)
+	key := pattern
+	if key == "" {
+		key = r.Method + " " + r.URL.Path
+	}
+	s.mu.Lock()
+	s.requests[key]++
+	s.mu.Unlock()
+	return pattern
+}
+
 func (s *Server) authorized(r *http.Request) bool {
 	return r.Header.Get("Authorization") == "dooray-api "+s.opts.token
 }
 
-// requireJSON answers 415 unless the body is declared application/json.
-func requireJSON(w http.ResponseWriter, r *http.Request) bool {
+// requireContentType answers 415 unless the body is declared of media type want.
+func requireContentType(w http.ResponseWriter, r *http.Request, want string) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, -10415, "Content-Type must be application/json")
+	if err != nil || mt != want {
+		writeError(w, http.StatusUnsupportedMediaType, -10415, "Content-Type must be "+want)
 		return false
 	}
 	return true
@@ -246,7 +253,7 @@ func requireJSON(w http.ResponseWriter, r *http.Request) bool {
 
 // decodeBody reads a JSON request body, answering 415 or 400 itself.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	if !requireJSON(w, r) {
+	if !requireContentType(w, r, "application/json") {
 		return false
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
