@@ -53,12 +53,7 @@ func (c *Client) UploadFile(ctx context.Context, projectID, postID ID, name, con
 	if err := mw.Close(); err != nil {
 		return "", &APIError{Method: http.MethodPost, Path: path, Message: "building upload", Err: err}
 	}
-	var res struct {
-		ID ID `json:"id"`
-	}
-	_, err = c.do(ctx, call{method: http.MethodPost, path: path, body: buf.Bytes(),
-		contentType: mw.FormDataContentType()}, &res)
-	return res.ID, err
+	return c.create(ctx, call{method: http.MethodPost, path: path, body: buf.Bytes(), contentType: mw.FormDataContentType()})
 }
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")

@@ -43,9 +43,5 @@ func (c *Client) RegisterHook(ctx context.Context, projectID ID, reg HookRegistr
 	if err != nil {
 		return "", err
 	}
-	var res struct {
-		ID ID `json:"id"`
-	}
-	_, err = c.do(ctx, cl, &res)
-	return res.ID, err
+	return c.create(ctx, cl)
 }

@@ -57,13 +57,7 @@ func (c *Client) CreateLog(ctx context.Context, projectID, postID ID, l NewLog) 
 	if err != nil {
 		return "", err
 	}
-	var res struct {
-		ID ID `json:"id"`
-	}
-	if _, err := c.do(ctx, cl, &res); err != nil {
-		return "", err
-	}
-	return res.ID, nil
+	return c.create(ctx, cl)
 }
 
 // LogFilter pages ListLogs.

@@ -100,17 +100,7 @@ func (c *Client) CreatePost(ctx context.Context, projectID ID, p NewPost) (ID, e
 	if err != nil {
 		return "", err
 	}
-	var res struct {
-		ID ID `json:"id"`
-	}
-	if _, err := c.do(ctx, cl, &res); err != nil {
-		return "", err
-	}
-	if res.ID == "" {
-		return "", &APIError{Method: http.MethodPost, Path: path, HTTPStatus: http.StatusOK,
-			Message: "created post without id", Ambiguous: true}
-	}
-	return res.ID, nil
+	return c.create(ctx, cl)
 }
 
 // GetPost returns a post with its body. projectID may be empty: Dooray! serves

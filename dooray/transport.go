@@ -315,3 +315,20 @@ func apiPath(format string, ids ...ID) string {
 	}
 	return fmt.Sprintf(format, args...)
 }
+
+// create sends a non-idempotent POST and returns the id of what it made. A
+// success without an id is ambiguous: something may exist, so the caller must
+// reconcile before creating again.
+func (c *Client) create(ctx context.Context, cl call) (ID, error) {
+	var res struct {
+		ID ID `json:"id"`
+	}
+	if _, err := c.do(ctx, cl, &res); err != nil {
+		return "", err
+	}
+	if res.ID == "" {
+		return "", &APIError{Method: cl.method, Path: cl.path, HTTPStatus: http.StatusOK,
+			Message: "created without an id", Ambiguous: true}
+	}
+	return res.ID, nil
+}

@@ -104,6 +104,7 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 		r.Batch = 100
 	}
 	var n int
+	var enqueueErr error
 	err := pgx.BeginFunc(ctx, r.Pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, kind, payload FROM outbox WHERE enqueued_at IS NULL
 			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.Batch)
@@ -117,16 +118,18 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 		if err != nil || len(pending) == 0 {
 			return err
 		}
-		ids, err := r.enqueue(ctx, pending)
-		if len(ids) > 0 {
-			if _, err := tx.Exec(ctx, "UPDATE outbox SET enqueued_at = now() WHERE id = ANY($1)", ids); err != nil {
-				return err
-			}
+		// Rows enqueued before a failure are marked all the same: committing
+		// them spares the next sweep from enqueueing them again.
+		var ids []int64
+		ids, enqueueErr = r.enqueue(ctx, pending)
+		if len(ids) == 0 {
+			return nil
 		}
 		n = len(ids)
+		_, err = tx.Exec(ctx, "UPDATE outbox SET enqueued_at = now() WHERE id = ANY($1)", ids)
 		return err
 	})
-	return n, err
+	return n, errors.Join(err, enqueueErr)
 }
 
 // enqueue puts rows into asynq. A row whose task exists already (the relay died

@@ -120,8 +120,11 @@ func (s *Store) Unmask(ctx context.Context, ticketID, messageID, maskID int64, a
 			}
 			restored++
 		}
+		if restored == 0 && maskID != 0 {
+			return inputf("message %d has no recoverable masked span %d", messageID, maskID)
+		}
 		if restored == 0 {
-			return inputf("message %d has no recoverable masked span%s", messageID, map[bool]string{true: " with that id"}[maskID != 0])
+			return inputf("message %d has no recoverable masked span", messageID)
 		}
 		var newHTML *string
 		if htmlSealed != nil {
