@@ -18,7 +18,7 @@ const module = "github.com/contiple/contiple-worker/"
 var allowedImports = map[string][]string{
 	"cmd/contiple-worker": {"*"},
 	"jobs":                {"ticket", "channels", "channels/email", "mailer", "dooray"},
-	"ticket":              {},
+	"ticket":              {"channels"},
 	"channels":            {},
 	"channels/email":      {"channels"},
 	"mailer":              {},
@@ -26,7 +26,7 @@ var allowedImports = map[string][]string{
 	"dooray/dooraytest":   {"dooray"},
 	"migrations":          {},
 	"api":                 {"ticket", "jobs", "mailer", "dooray"},
-	"internal/config":     {},
+	"internal/config":     {"mailer"},
 	"internal/testenv":    {"migrations"},
 }
 

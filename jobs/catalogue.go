@@ -12,7 +12,7 @@ import (
 // the outbox: they never change.
 const (
 	TypeMailPoll       = "mail:poll"
-	TypeMailIngest     = "mail:ingest"
+	TypeMailIngest     = ticket.OutboxMailIngest
 	TypeMailSend       = ticket.OutboxMailSend
 	TypeDoorayEscalate = ticket.OutboxDoorayEscalate
 	TypeDoorayComment  = ticket.OutboxDoorayComment
@@ -47,6 +47,11 @@ func QueueFor(taskType string) string {
 // outbox row enqueued again after a relay crash is refused as a duplicate even
 // when the first task has already completed.
 const retention = 24 * time.Hour
+
+// MailIngestPayload is the payload of mail:ingest (outbox row of intake).
+type MailIngestPayload struct {
+	InboundMailID int64 `json:"inbound_mail_id"`
+}
 
 // MailSendPayload is the payload of mail:send (outbox row of resolve and hold).
 type MailSendPayload struct {

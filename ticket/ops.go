@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -41,7 +40,7 @@ func (n *NewTicket) validate() error {
 		problems = append(problems, "subject is required")
 	}
 	if n.CustomerEmail != "" {
-		if _, err := mail.ParseAddress(n.CustomerEmail); err != nil {
+		if _, err := mailAddress(n.CustomerEmail); err != nil {
 			problems = append(problems, fmt.Sprintf("customer email %q is not an address", n.CustomerEmail))
 		}
 	}
@@ -77,6 +76,13 @@ func (s *Store) Create(ctx context.Context, n NewTicket) (Ticket, error) {
 }
 
 func createIn(ctx context.Context, tx pgx.Tx, n NewTicket, now time.Time) (Ticket, error) {
+	t, _, err := createWithMessage(ctx, tx, n, now)
+	return t, err
+}
+
+// createWithMessage makes the ticket, its first message (id 0 when there is
+// none) and its "created" event, then applies the service's triggers.
+func createWithMessage(ctx context.Context, tx pgx.Tx, n NewTicket, now time.Time) (Ticket, int64, error) {
 	t, err := scanTicket(tx.QueryRow(ctx, `INSERT INTO tickets (service_key, subject, channel, priority,
 			customer_name, customer_email, source_ticket_id, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+ticketColumns,
@@ -84,11 +90,12 @@ func createIn(ctx context.Context, tx pgx.Tx, n NewTicket, now time.Time) (Ticke
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23503" { // foreign_key_violation: unknown service
-			return t, inputf("unknown service %q", n.Service)
+			return t, 0, inputf("unknown service %q", n.Service)
 		}
-		return t, err
+		return t, 0, err
 	}
-	if n.Body != "" || n.HTML != "" || n.MailMessageID != "" {
+	var msgID int64
+	if n.Body != "" || n.HTML != "" || n.MailMessageID != "" || n.InboundMailID != nil {
 		kind := MessageCustomer
 		if n.SourceTicket != nil {
 			kind = MessageIssueTransfer
@@ -97,18 +104,22 @@ func createIn(ctx context.Context, tx pgx.Tx, n NewTicket, now time.Time) (Ticke
 		if n.Channel == ChannelCreated || n.SourceTicket != nil {
 			author = n.Actor
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, html,
+		if err := tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, html,
 				mail_message_id, in_reply_to, refs, inbound_mail_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10)`,
-			t.ID, kind, author, n.Body, n.HTML, n.MailMessageID, n.InReplyTo, nonNil(n.References), n.InboundMailID, now); err != nil {
-			return t, err
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10) RETURNING id`,
+			t.ID, kind, author, n.Body, n.HTML, n.MailMessageID, n.InReplyTo, nonNil(n.References), n.InboundMailID, now).Scan(&msgID); err != nil {
+			return t, 0, err
 		}
 	}
 	data := map[string]any{"channel": n.Channel, "priority": n.Priority}
 	if n.SourceTicket != nil {
 		data["source_ticket_id"] = *n.SourceTicket
 	}
-	return t, insertEvent(ctx, tx, t.ID, "created", n.Actor, "", StatusUnassigned, data, now)
+	if err := insertEvent(ctx, tx, t.ID, "created", n.Actor, "", StatusUnassigned, data, now); err != nil {
+		return t, 0, err
+	}
+	t, err = applyTriggers(ctx, tx, t, n.Body, now)
+	return t, msgID, err
 }
 
 // Assignment is a keep (an operator takes the ticket), a transfer (to a group

@@ -13,6 +13,7 @@ type ServiceDef struct {
 	Mailbox                    *MailboxDef
 	Templates                  []TemplateDef
 	ForbiddenWords             []string
+	Triggers                   []Trigger // kept in settings, applied at ticket creation
 }
 
 // MailboxDef is the IMAP account of a service; no secret is ever part of it.
@@ -30,9 +31,11 @@ type TemplateDef struct{ Kind, Locale, Subject, Text, HTML string }
 func (s *Store) SyncServices(ctx context.Context, defs []ServiceDef) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, d := range defs {
-			if d.Settings == nil {
-				d.Settings = map[string]any{}
+			settings := map[string]any{triggersKey: d.Triggers}
+			for k, v := range d.Settings {
+				settings[k] = v
 			}
+			d.Settings = settings
 			if _, err := tx.Exec(ctx, `INSERT INTO services (key, name, address, locale, settings) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (key) DO UPDATE SET name = $2, address = $3, locale = $4, settings = $5, updated_at = now()`,
 				d.Key, d.Name, d.Address, d.Locale, d.Settings); err != nil {

@@ -122,45 +122,51 @@ type change struct {
 func (s *Store) transact(ctx context.Context, id int64, action Action, actor string, fn func(c *change) (map[string]any, error)) (Ticket, error) {
 	var out Ticket
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		t, err := scanTicket(tx.QueryRow(ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id = $1 FOR UPDATE", id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(id)
-		}
-		if err != nil {
-			return err
-		}
-		next, err := Next(t.Status, action, t.Assignee != "")
-		if err != nil {
-			return fmt.Errorf("ticket %d: %w", id, err)
-		}
-		c := &change{tx: tx, ticket: t, next: next, actor: actor, now: s.now()}
-		data := map[string]any{}
-		if fn != nil {
-			if data, err = fn(c); err != nil {
-				return err
-			}
-		}
-		if action == ActionDeleteSpam {
-			_, err := tx.Exec(ctx, "DELETE FROM tickets WHERE id = $1", id)
-			out = t
-			return err
-		}
-		out, err = scanTicket(tx.QueryRow(ctx, `UPDATE tickets SET status = $2, updated_at = $3,
-				resolved_at = CASE WHEN $2 = status OR $2 = 'completed' THEN resolved_at WHEN $2 = 'resolved' THEN $3 END,
-				completed_at = CASE WHEN $2 = status THEN completed_at WHEN $2 = 'completed' THEN $3 END
-			WHERE id = $1 RETURNING `+ticketColumns, id, c.next, c.now))
-		if err != nil {
-			return err
-		}
-		if err := c.event(ctx, string(action), t.Status, c.next, data); err != nil {
-			return err
-		}
-		if c.next == StatusResolved && t.SourceTicketID != nil {
-			return c.answerIssue(ctx, *t.SourceTicketID)
-		}
-		return nil
+		var err error
+		out, err = transactIn(ctx, tx, id, action, actor, s.now(), fn)
+		return err
 	})
 	return out, err
+}
+
+// transactIn is transact inside a transaction the caller holds.
+func transactIn(ctx context.Context, tx pgx.Tx, id int64, action Action, actor string, now time.Time, fn func(c *change) (map[string]any, error)) (Ticket, error) {
+	t, err := scanTicket(tx.QueryRow(ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id = $1 FOR UPDATE", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, notFound(id)
+	}
+	if err != nil {
+		return t, err
+	}
+	next, err := Next(t.Status, action, t.Assignee != "")
+	if err != nil {
+		return t, fmt.Errorf("ticket %d: %w", id, err)
+	}
+	c := &change{tx: tx, ticket: t, next: next, actor: actor, now: now}
+	data := map[string]any{}
+	if fn != nil {
+		if data, err = fn(c); err != nil {
+			return t, err
+		}
+	}
+	if action == ActionDeleteSpam {
+		_, err := tx.Exec(ctx, "DELETE FROM tickets WHERE id = $1", id)
+		return t, err
+	}
+	out, err := scanTicket(tx.QueryRow(ctx, `UPDATE tickets SET status = $2, updated_at = $3,
+			resolved_at = CASE WHEN $2 = status OR $2 = 'completed' THEN resolved_at WHEN $2 = 'resolved' THEN $3 END,
+			completed_at = CASE WHEN $2 = status THEN completed_at WHEN $2 = 'completed' THEN $3 END
+		WHERE id = $1 RETURNING `+ticketColumns, id, c.next, c.now))
+	if err != nil {
+		return out, err
+	}
+	if err := c.event(ctx, string(action), t.Status, c.next, data); err != nil {
+		return out, err
+	}
+	if c.next == StatusResolved && t.SourceTicketID != nil {
+		return out, c.answerIssue(ctx, *t.SourceTicketID)
+	}
+	return out, nil
 }
 
 func (c *change) event(ctx context.Context, kind string, from, to Status, data map[string]any) error {

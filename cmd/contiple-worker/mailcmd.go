@@ -3,11 +3,15 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
+	"strconv"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/channels/email"
+	"github.com/contiple/contiple-worker/ticket"
 )
 
 func (a *app) mailCmd() *cobra.Command {
@@ -50,6 +54,85 @@ func (a *app) mailCmd() *cobra.Command {
 		}
 		return nil
 	}
-	cmd.AddCommand(parse)
+	cmd.AddCommand(parse, a.mailFailedCmd(), a.mailRetryCmd())
 	return cmd
+}
+
+func (a *app) mailFailedCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "failed",
+		Short: "List inbound mail that could not be read (and, with --ignored, mail recorded without a ticket)",
+		Args:  cobra.NoArgs,
+	}
+	ignored := c.Flags().Bool("ignored", false, "also list ignored mail: loops, auto-replies, unmatched bounces")
+	limit := c.Flags().Int("limit", 100, "at most this many, newest first")
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		store, pool, err := a.openStore(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		states := []string{ticket.InboundFailed}
+		if *ignored {
+			states = append(states, ticket.InboundIgnored)
+		}
+		mails, err := store.InboundByState(cmd.Context(), states, *limit)
+		if err != nil {
+			return err
+		}
+		if a.json {
+			return printJSON(a.out, nonNilSlice(mails))
+		}
+		if len(mails) == 0 {
+			fmt.Fprintln(a.out, "no failed mail")
+			return nil
+		}
+		tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tMAILBOX\tUID\tSTATE\tTICKET\tRECEIVED\tSIZE\tERROR")
+		for _, m := range mails {
+			t := "-"
+			if m.TicketID != nil {
+				t = strconv.FormatInt(*m.TicketID, 10)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d/%d\t%s\t%s\t%s\t%d\t%s\n", m.ID, m.Mailbox, m.UIDValidity, m.UID, m.State, t,
+				stamp(m.ReceivedAt), m.Size, m.Error)
+		}
+		return tw.Flush()
+	}
+	return c
+}
+
+func (a *app) mailRetryCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "retry ID…",
+		Short: "Ingest failed or ignored inbound mail again (after a fix, or a raised limit)",
+		Long: "Puts each mail back to be ingested: a running worker picks it up at once. A ticket made\n" +
+			"for a failed mail before keeps its number and gets the content read now.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, pool, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			for _, arg := range args {
+				id, err := strconv.ParseInt(arg, 10, 64)
+				if err != nil {
+					return fmt.Errorf("%q is not an inbound mail id", arg)
+				}
+				if err := store.RetryInbound(cmd.Context(), id); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "inbound mail %d queued for ingest\n", id)
+			}
+			return nil
+		},
+	}
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

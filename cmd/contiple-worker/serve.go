@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/internal/config"
 	"github.com/contiple/contiple-worker/jobs"
 	"github.com/contiple/contiple-worker/migrations"
@@ -110,6 +111,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	})
 	mux := asynq.NewServeMux()
 	mux.Use(metrics.Middleware)
+	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
+		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("asynq server: %w", err)
 	}
@@ -201,6 +204,13 @@ func serviceDefs(cfg *config.Config) ([]ticket.ServiceDef, error) {
 	for _, s := range cfg.Services {
 		d := ticket.ServiceDef{Key: s.Key, Name: s.Name, Address: s.Address, Locale: s.Locale, ForbiddenWords: s.ForbiddenWords,
 			Settings: map[string]any{"dooray_project_id": s.Dooray.ProjectID, "dooray_to_member_ids": s.Dooray.ToMemberIDs}}
+		for _, tr := range s.Triggers {
+			d.Triggers = append(d.Triggers, ticket.Trigger{Name: tr.Name,
+				FromAddresses: tr.When.FromAddresses, FromDomains: tr.When.FromDomains, SubjectContains: tr.When.SubjectContains,
+				BodyContains: tr.When.BodyContains, Channels: tr.When.Channels,
+				AssignTo: tr.Then.AssignTo, AssignRandom: tr.Then.AssignRandom, AssignSequence: tr.Then.AssignSequence,
+				Group: tr.Then.Group, Priority: tr.Then.Priority})
+		}
 		if m := s.Mailbox; m != nil {
 			d.Mailbox = &ticket.MailboxDef{Host: m.Host, Port: m.Port, Username: m.Username, Folder: m.Folder}
 		}
