@@ -31,7 +31,7 @@ var allowedImports = map[string][]string{
 }
 
 // Tests may also use the test helpers.
-var testOnly = []string{"internal/testenv"}
+var testOnly = []string{"internal/testenv", "dooray/dooraytest"}
 
 func TestImportRules(t *testing.T) {
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {

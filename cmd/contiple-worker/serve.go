@@ -101,7 +101,15 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		Concurrency:     10,
 		Queues:          jobs.Queues,
 		ShutdownTimeout: 25 * time.Second,
-		Logger:          asynqLogger{log.With("component", "asynq")},
+		// A task whose worker died (lease expired) is run again at once; other
+		// failures back off as asynq does by default.
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if errors.Is(err, asynq.ErrLeaseExpired) {
+				return time.Second
+			}
+			return asynq.DefaultRetryDelayFunc(n, err, t)
+		},
+		Logger: asynqLogger{log.With("component", "asynq")},
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
@@ -109,8 +117,14 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 				"final", errors.Is(err, asynq.SkipRetry), "err", err)
 		}),
 	})
+	intake, err := mailboxIntakes(cfg)
+	if err != nil {
+		return err
+	}
+	poll := &jobs.MailPoll{Store: store, Log: log.With("component", "mail:poll"), Mailboxes: intake, MaxBytes: cfg.Mail.MaxMessageBytes}
 	mux := asynq.NewServeMux()
 	mux.Use(metrics.Middleware)
+	poll.Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	if err := srv.Start(mux); err != nil {
@@ -123,6 +137,17 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	defer stop()
 	relay := &jobs.Relay{Pool: pool, Client: client, Log: log.With("component", "relay")}
 	wg.Go(func() { relay.Run(runCtx) })
+	wg.Go(func() { poll.RunIDLE(runCtx, rdb) })
+	scheduler := asynq.NewScheduler(redisOpt, &asynq.SchedulerOpts{Logger: asynqLogger{log.With("component", "scheduler")}})
+	for _, p := range jobs.Schedule(intake) {
+		if _, err := scheduler.Register(p.Spec(), p.Task, p.Opts...); err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+	}
+	if err := scheduler.Start(); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	defer scheduler.Shutdown()
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.ListenAndServe() }()
 	log.Info("serving", "http", cfg.HTTP.Addr, "queues", jobs.Queues)
@@ -230,6 +255,25 @@ func serviceDefs(cfg *config.Config) ([]ticket.ServiceDef, error) {
 		defs = append(defs, d)
 	}
 	return defs, nil
+}
+
+// mailboxIntakes reads each service's mailbox with its password.
+func mailboxIntakes(cfg *config.Config) (map[string]jobs.MailboxIntake, error) {
+	out := map[string]jobs.MailboxIntake{}
+	for i, s := range cfg.Services {
+		m := s.Mailbox
+		if m == nil {
+			continue
+		}
+		password, err := config.Secret(m.PasswordEnv, m.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("services[%d].mailbox: %w", i, err)
+		}
+		out[s.Key] = jobs.MailboxIntake{Name: s.Key, After: m.After, IDLE: m.IDLE, Poll: m.PollInterval.Std(),
+			Account: email.Account{Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username, Password: password,
+				Folder: m.Folder, NoIdle: !m.IDLE}}
+	}
+	return out, nil
 }
 
 func inlineOrFile(inline, file string) (string, error) {
