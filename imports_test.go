@@ -28,6 +28,7 @@ var allowedImports = map[string][]string{
 	"api":                 {"ticket", "jobs", "mailer", "dooray"},
 	"internal/config":     {"mailer"},
 	"internal/testenv":    {"migrations"},
+	"internal/benchtable": {},
 }
 
 // Tests may also use the test helpers.

@@ -17,7 +17,7 @@ import (
 
 // intake is a database with one service and its mailbox, and the ingest handler.
 type intake struct {
-	t       *testing.T
+	t       testing.TB
 	pool    *pgxpool.Pool
 	store   *ticket.Store
 	h       *MailIngest
@@ -25,7 +25,7 @@ type intake struct {
 	uid     uint32
 }
 
-func newIntake(t *testing.T, triggers ...ticket.Trigger) *intake {
+func newIntake(t testing.TB, triggers ...ticket.Trigger) *intake {
 	t.Helper()
 	ctx := context.Background()
 	pool := testenv.NewDatabase(t)

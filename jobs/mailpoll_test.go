@@ -22,7 +22,7 @@ type dovecotUser struct {
 	account email.Account
 }
 
-func newDovecotUser(t *testing.T) *dovecotUser {
+func newDovecotUser(t testing.TB) *dovecotUser {
 	u := testenv.NewIMAPUser(t)
 	return &dovecotUser{IMAPUser: u, account: email.Account{Host: u.Host, Port: u.Port, TLS: "none", Username: u.Username, Password: u.Password}}
 }

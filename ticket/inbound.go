@@ -407,21 +407,11 @@ func (in *ingest) duplicate(ctx context.Context) (bool, int64, error) {
 // our Message-IDs it names, or the subject's marker when the sender belongs to
 // that ticket.
 func (in *ingest) thread(ctx context.Context) (*Ticket, error) {
-	var id int64
-	err := in.tx.QueryRow(ctx, `SELECT t FROM (
-			SELECT m.ticket_id AS t, array_position($1::text[], m.mail_message_id) AS pos FROM ticket_messages m
-			WHERE m.mail_message_id = ANY($1)
-			UNION ALL
-			SELECT o.ticket_id, array_position($1::text[], o.mail_message_id) FROM outbound_mails o WHERE o.mail_message_id = ANY($1)
-		) x JOIN tickets k ON k.id = x.t WHERE k.service_key = $2 ORDER BY pos LIMIT 1`, in.m.ThreadIDs, in.service).Scan(&id)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	candidates, err := in.threadTickets(ctx)
+	if err != nil {
 		return nil, err
 	}
-	candidates := in.h.Tokens
-	if id != 0 {
-		candidates = []int64{id}
-	}
-	for _, c := range candidates {
+	for _, c := range append(candidates, in.h.Tokens...) {
 		if t, err := in.lockTicket(ctx, c); err != nil || t != nil {
 			return t, err
 		}
@@ -441,6 +431,35 @@ func (in *ingest) thread(ctx context.Context) (*Ticket, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// threadTickets returns the tickets of the messages (the customer's or ours)
+// this one names, in the order it names them.
+func (in *ingest) threadTickets(ctx context.Context) ([]int64, error) {
+	if len(in.m.ThreadIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := in.tx.Query(ctx, `SELECT mail_message_id, ticket_id FROM ticket_messages WHERE mail_message_id = ANY($1)
+		UNION ALL SELECT mail_message_id, ticket_id FROM outbound_mails WHERE mail_message_id = ANY($1)`, in.m.ThreadIDs)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]int64{}
+	var mid string
+	var tid int64
+	_, err = pgx.ForEachRow(rows, []any{&mid, &tid}, func() error {
+		if _, seen := byID[mid]; !seen {
+			byID[mid] = tid
+		}
+		return nil
+	})
+	var out []int64
+	for _, id := range in.m.ThreadIDs {
+		if t, ok := byID[id]; ok {
+			out = append(out, t)
+		}
+	}
+	return out, err
 }
 
 // lockTicket locks ticket id when it exists in this mail's service.
