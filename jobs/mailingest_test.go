@@ -365,6 +365,9 @@ func TestIngestPoisonMailIsKeptWithTicketAndRetried(t *testing.T) {
 	if err := in.store.RetryInbound(ctx, failed[0].ID); err == nil {
 		t.Errorf("retrying a processed mail was accepted")
 	}
+	if ops, err := in.store.Operations(ctx); err != nil || ops.InboundByState["failed"] != 0 || ops.MailboxFetchAge["support"] < 0 {
+		t.Errorf("operations after the retry: %+v %v", ops, err)
+	}
 	// A mail with no sender at all is kept without a ticket.
 	in.h.Parse = email.ParseOptions{MaxSize: 10}
 	if res := in.deliver("Subject: nobody\r\n\r\n" + strings.Repeat("y", 50)); res.Outcome != ticket.IngestFailed || res.TicketID != 0 {

@@ -67,6 +67,14 @@ var (
 		"Share of the tickets received in the last 24 hours that are resolved.", nil, nil)
 	lagDesc = prometheus.NewDesc("contiple_outbox_lag_seconds",
 		"Age of the oldest outbox row not yet relayed to the queue.", nil, nil)
+	fetchAgeDesc = prometheus.NewDesc("contiple_mailbox_last_fetch_age_seconds",
+		"Seconds since the last successful fetch from each mailbox (-1: never).", []string{"mailbox"}, nil)
+	mailboxFailingDesc = prometheus.NewDesc("contiple_mailbox_failing",
+		"1 when the last intake attempt of the mailbox failed (see mailboxes.last_error).", []string{"mailbox"}, nil)
+	inboundDesc = prometheus.NewDesc("contiple_inbound_mails",
+		"Stored inbound mail by state: failed (see `mail failed`), ignored, received (waiting for ingest).", []string{"state"}, nil)
+	outboundDesc = prometheus.NewDesc("contiple_outbound_problems",
+		"Customer mails not sent, by state (failed, suppressed) and reason.", []string{"state", "reason"}, nil)
 )
 
 // Describe implements prometheus.Collector for the gauges read at scrape time.
@@ -74,6 +82,10 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- boardDesc
 	ch <- rateDesc
 	ch <- lagDesc
+	ch <- fetchAgeDesc
+	ch <- mailboxFailingDesc
+	ch <- inboundDesc
+	ch <- outboundDesc
 }
 
 // Collect reads the board and the outbox lag from the database.
@@ -94,5 +106,20 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		m.log.Warn("metrics: outbox lag", "err", err)
 	} else {
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, lag)
+	}
+	ops, err := m.store.Operations(ctx)
+	if err != nil {
+		m.log.Warn("metrics: operations", "err", err)
+		return
+	}
+	for name, age := range ops.MailboxFetchAge {
+		ch <- prometheus.MustNewConstMetric(fetchAgeDesc, prometheus.GaugeValue, age, name)
+		ch <- prometheus.MustNewConstMetric(mailboxFailingDesc, prometheus.GaugeValue, ops.MailboxFailing[name], name)
+	}
+	for state, n := range ops.InboundByState {
+		ch <- prometheus.MustNewConstMetric(inboundDesc, prometheus.GaugeValue, n, state)
+	}
+	for k, n := range ops.OutboundProblems {
+		ch <- prometheus.MustNewConstMetric(outboundDesc, prometheus.GaugeValue, n, k[0], k[1])
 	}
 }

@@ -1,6 +1,10 @@
 package ticket
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // Board is the seed's at-a-glance board (ミニ電光掲示板), ALL side.
 type Board struct {
@@ -37,4 +41,62 @@ func (s *Store) OutboxLag(ctx context.Context) (float64, error) {
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)
 		FROM outbox WHERE enqueued_at IS NULL`).Scan(&lag)
 	return lag, err
+}
+
+// Operations are the numbers an operator watches besides the board.
+type Operations struct {
+	// MailboxFetchAge is the age in seconds of each mailbox's last successful
+	// fetch (-1: never fetched).
+	MailboxFetchAge map[string]float64
+	// MailboxFailing is 1 for a mailbox whose last intake attempt failed.
+	MailboxFailing map[string]float64
+	// InboundByState counts stored inbound mail that needs a person or is
+	// still waiting: failed, ignored, received (not yet ingested).
+	InboundByState map[string]float64
+	// OutboundProblems counts customer mails not sent, by state (failed,
+	// suppressed) and reason (the first words of the recorded error).
+	OutboundProblems map[[2]string]float64
+}
+
+// Operations reads the operational gauges in three queries.
+func (s *Store) Operations(ctx context.Context) (Operations, error) {
+	ops := Operations{MailboxFetchAge: map[string]float64{}, MailboxFailing: map[string]float64{},
+		InboundByState: map[string]float64{"failed": 0, "ignored": 0, "received": 0}, OutboundProblems: map[[2]string]float64{}}
+	rows, err := s.pool.Query(ctx, `SELECT name, coalesce(extract(epoch FROM now() - last_fetch_at), -1), coalesce(last_error, '') <> ''
+		FROM mailboxes`)
+	if err != nil {
+		return ops, err
+	}
+	var name string
+	var age float64
+	var failing bool
+	if _, err := pgx.ForEachRow(rows, []any{&name, &age, &failing}, func() error {
+		ops.MailboxFetchAge[name] = age
+		ops.MailboxFailing[name] = map[bool]float64{true: 1}[failing]
+		return nil
+	}); err != nil {
+		return ops, err
+	}
+	rows, err = s.pool.Query(ctx, `SELECT state, count(*) FROM inbound_mails WHERE state IN ('failed', 'ignored', 'received') GROUP BY state`)
+	if err != nil {
+		return ops, err
+	}
+	var state string
+	var n float64
+	if _, err := pgx.ForEachRow(rows, []any{&state, &n}, func() error { ops.InboundByState[state] = n; return nil }); err != nil {
+		return ops, err
+	}
+	// The reason is the error up to its first colon, so that addresses and
+	// server texts do not make a label per mail.
+	rows, err = s.pool.Query(ctx, `SELECT state, left(split_part(last_error, ':', 1), 60), count(*) FROM outbound_mails
+		WHERE state IN ('failed', 'suppressed') GROUP BY 1, 2`)
+	if err != nil {
+		return ops, err
+	}
+	var reason string
+	_, err = pgx.ForEachRow(rows, []any{&state, &reason, &n}, func() error {
+		ops.OutboundProblems[[2]string{state, reason}] = n
+		return nil
+	})
+	return ops, err
 }

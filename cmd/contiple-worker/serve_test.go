@@ -122,7 +122,7 @@ services:
 		time.Sleep(100 * time.Millisecond)
 	}
 	if code, body := get("/metrics", false); code != 200 || !strings.Contains(body, `contiple_board_tickets{measure="resolved_today"} 1`) ||
-		!strings.Contains(body, "contiple_outbox_lag_seconds 0") {
+		!strings.Contains(body, "contiple_outbox_lag_seconds 0") || !strings.Contains(body, `contiple_inbound_mails{state="failed"} 0`) {
 		t.Fatalf("metrics = %d:\n%s", code, body)
 	}
 }
