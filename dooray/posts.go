@@ -152,9 +152,15 @@ type PostFilter struct {
 	Size         int // ≤ MaxPageSize
 }
 
-// DateRange formats a from~to filter value (ISO-8601 with offset).
+// DateRange formats a from~to filter value (ISO-8601 with offset) at the
+// millisecond precision Dooray! prints, widened to whole milliseconds so that
+// nothing inside the range falls out: from rounds down, to rounds up.
 func DateRange(from, to time.Time) string {
-	return from.Format(time.RFC3339Nano) + "~" + to.Format(time.RFC3339Nano)
+	const layout = "2006-01-02T15:04:05.000Z07:00"
+	if t := to.Truncate(time.Millisecond); t.Before(to) {
+		to = t.Add(time.Millisecond)
+	}
+	return from.Truncate(time.Millisecond).Format(layout) + "~" + to.Format(layout)
 }
 
 func (f PostFilter) query() url.Values {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +44,7 @@ func TestKilledWorkerLosesNoMailAndMakesNoSecondTicket(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
+	addr := freeAddr(t)
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
 http: {addr: "%s"}
 smtp: {host: 127.0.0.1, port: 2525}
@@ -52,7 +54,7 @@ services:
     address: support@example.test
     locale: en
     mailbox: {host: %s, port: %d, tls: none, username: %s, password_env: CONTIPLE_IMAP_PASSWORD, idle: false, poll_interval: 1s}
-`, freeAddr(t), u.Host, u.Port, u.Username)), 0o600)
+`, addr, u.Host, u.Port, u.Username)), 0o600)
 	env := append(os.Environ(), "CONTIPLE_DATABASE_URL="+testenv.URLFor(t, pool), "CONTIPLE_REDIS_URL="+testenv.NewRedisDB(t),
 		"CONTIPLE_CONFIG="+cfgPath, "CONTIPLE_LOG_LEVEL=warn")
 	logFile, err := os.Create(filepath.Join(dir, "worker.log"))
@@ -86,6 +88,15 @@ services:
 			count("SELECT count(*) FROM inbound_mails WHERE acked_at IS NOT NULL"))
 	}
 	cmd := start()
+	// SIGTERM is only handled once serve is up: wait for it.
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for count("SELECT count(*) FROM inbound_mails WHERE acked_at IS NOT NULL") < mails {
 		if time.Now().After(deadline) {
@@ -98,7 +109,8 @@ services:
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("worker did not stop cleanly: %v", err)
+		log, _ := os.ReadFile(logFile.Name())
+		t.Errorf("worker did not stop cleanly: %v; worker log:\n%s", err, log)
 	}
 
 	if n := count("SELECT count(*) FROM tickets"); n != mails {

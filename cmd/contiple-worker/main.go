@@ -49,7 +49,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", os.Getenv("CONTIPLE_CONFIG"), "configuration file (env CONTIPLE_CONFIG)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON instead of text")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w (see --help)", err) })
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd(), a.mailCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd(), a.mailCmd(), a.doorayCmd())
 	return root
 }
 
@@ -78,7 +78,16 @@ func (a *app) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	if url == "" {
 		return nil, errors.New("CONTIPLE_DATABASE_URL is not set")
 	}
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("CONTIPLE_DATABASE_URL: %w", err)
+	}
+	// pgx's default (4 on a small machine) is below the workers' concurrency:
+	// a mail being sent holds a connection for its SMTP session.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 25
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}

@@ -22,9 +22,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"github.com/contiple/contiple-worker/api"
 	"github.com/contiple/contiple-worker/channels/email"
+	"github.com/contiple/contiple-worker/dooray"
 	"github.com/contiple/contiple-worker/internal/config"
 	"github.com/contiple/contiple-worker/jobs"
+	"github.com/contiple/contiple-worker/mailer"
 	"github.com/contiple/contiple-worker/migrations"
 	"github.com/contiple/contiple-worker/ticket"
 )
@@ -98,18 +101,12 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 
 	srv := asynq.NewServer(redisOpt, asynq.Config{
-		Concurrency:     10,
-		Queues:          jobs.Queues,
-		ShutdownTimeout: 25 * time.Second,
-		// A task whose worker died (lease expired) is run again at once; other
-		// failures back off as asynq does by default.
-		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
-			if errors.Is(err, asynq.ErrLeaseExpired) {
-				return time.Second
-			}
-			return asynq.DefaultRetryDelayFunc(n, err, t)
-		},
-		Logger: asynqLogger{log.With("component", "asynq")},
+		Concurrency:       10,
+		Queues:            jobs.Queues,
+		ShutdownTimeout:   25 * time.Second,
+		TaskCheckInterval: 100 * time.Millisecond, // an idle worker picks new work up within 0.1 s
+		RetryDelayFunc:    jobs.RetryDelay,
+		Logger:            asynqLogger{log.With("component", "asynq")},
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
@@ -122,16 +119,39 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	poll := &jobs.MailPoll{Store: store, Log: log.With("component", "mail:poll"), Mailboxes: intake, MaxBytes: cfg.Mail.MaxMessageBytes}
+	sender, err := newSender(cfg)
+	if err != nil {
+		return err
+	}
+	defer sender.Close()
 	mux := asynq.NewServeMux()
 	mux.Use(metrics.Middleware)
 	poll.Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
+	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
+		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
+	var doorayEvery time.Duration
+	if cfg.Dooray.BaseURL != "" {
+		dc, err := newDoorayClient(cfg, dooray.NewRedisLimiter(rdb, "", dooray.LimiterConfig{}), log)
+		if err != nil {
+			return err
+		}
+		doorayEvery = cfg.Dooray.SyncInterval.Std()
+		jobs.NewDooray(jobs.DoorayConfig{Store: store, Client: dc, Queue: client, Log: log.With("component", "dooray"),
+			BotMemberID: cfg.Dooray.BotMemberID, SyncInterval: doorayEvery}).Register(mux)
+	} else {
+		log.Warn("Dooray! disabled: dooray.base_url is not configured; escalations wait in the dooray queue")
+	}
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("asynq server: %w", err)
 	}
 
-	httpSrv := &http.Server{Addr: cfg.HTTP.Addr, Handler: a.httpHandler(cfg, pool, rdb, redisOpt, reg), ReadHeaderTimeout: 10 * time.Second}
+	handler, err := a.httpHandler(cfg, routes{pool: pool, rdb: rdb, redisOpt: redisOpt, reg: reg, store: store, client: client})
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Addr: cfg.HTTP.Addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -139,7 +159,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	wg.Go(func() { relay.Run(runCtx) })
 	wg.Go(func() { poll.RunIDLE(runCtx, rdb) })
 	scheduler := asynq.NewScheduler(redisOpt, &asynq.SchedulerOpts{Logger: asynqLogger{log.With("component", "scheduler")}})
-	for _, p := range jobs.Schedule(intake) {
+	for _, p := range jobs.Schedule(intake, doorayEvery) {
 		if _, err := scheduler.Register(p.Spec(), p.Task, p.Opts...); err != nil {
 			return fmt.Errorf("scheduler: %w", err)
 		}
@@ -171,8 +191,20 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	return err
 }
 
-// httpHandler mounts the operational endpoints.
-func (a *app) httpHandler(cfg *config.Config, pool *pgxpool.Pool, rdb redis.UniversalClient, redisOpt asynq.RedisConnOpt, reg *prometheus.Registry) http.Handler {
+// routes is what the HTTP endpoints need.
+type routes struct {
+	pool     *pgxpool.Pool
+	rdb      redis.UniversalClient
+	redisOpt asynq.RedisConnOpt
+	reg      *prometheus.Registry
+	store    *ticket.Store
+	client   *asynq.Client
+}
+
+// httpHandler mounts the operational endpoints, the integration API and the
+// Dooray! webhook. An endpoint whose secret is not configured is not served.
+func (a *app) httpHandler(cfg *config.Config, r routes) (http.Handler, error) {
+	pool, rdb, redisOpt, reg := r.pool, r.rdb, r.redisOpt, r.reg
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +239,29 @@ func (a *app) httpHandler(cfg *config.Config, pool *pgxpool.Pool, rdb redis.Univ
 		mux.Handle("/monitoring/", basicAuth("admin", password, mon))
 		a.log.Info("dashboard at /monitoring/", "user", "admin")
 	}
-	return mux
+	if token, err := optionalSecret(cfg.HTTP.APITokenEnv); err != nil {
+		return nil, fmt.Errorf("http.api_token_env: %w", err)
+	} else if token != "" {
+		(&api.V1{Store: r.store, Token: token, Log: a.log.With("component", "api"), Replies: jobs.NewOutbound(r.store)}).Mount(mux)
+		a.log.Info("integration API at /api/v1/")
+	}
+	if token, err := optionalSecret(cfg.HTTP.WebhookTokenEnv); err != nil {
+		return nil, fmt.Errorf("http.webhook_token_env: %w", err)
+	} else if token != "" {
+		(&api.Webhook{Token: token, Links: r.store, Syncs: jobs.DoorayHints{Queue: r.client},
+			BotMemberID: cfg.Dooray.BotMemberID, Log: a.log.With("component", "webhook")}).Mount(mux)
+		a.log.Info("Dooray! webhook at /webhooks/dooray/{token}")
+	}
+	return mux, nil
+}
+
+// optionalSecret reads the variable env names; a name configured but unset is
+// an error, no name at all is "" (the endpoint stays off).
+func optionalSecret(env string) (string, error) {
+	if env == "" {
+		return "", nil
+	}
+	return config.Secret(env, "")
 }
 
 // basicAuth guards the dashboard, which can retry and delete work.
@@ -228,7 +282,8 @@ func serviceDefs(cfg *config.Config) ([]ticket.ServiceDef, error) {
 	var defs []ticket.ServiceDef
 	for _, s := range cfg.Services {
 		d := ticket.ServiceDef{Key: s.Key, Name: s.Name, Address: s.Address, Locale: s.Locale, ForbiddenWords: s.ForbiddenWords,
-			Settings: map[string]any{"dooray_project_id": s.Dooray.ProjectID, "dooray_to_member_ids": s.Dooray.ToMemberIDs}}
+			Settings: map[string]any{"dooray_project_id": s.Dooray.ProjectID, "dooray_to_member_ids": s.Dooray.ToMemberIDs,
+				"dooray_to_emails": s.Dooray.ToEmails}}
 		for _, tr := range s.Triggers {
 			d.Triggers = append(d.Triggers, ticket.Trigger{Name: tr.Name,
 				FromAddresses: tr.When.FromAddresses, FromDomains: tr.When.FromDomains, SubjectContains: tr.When.SubjectContains,
@@ -255,6 +310,19 @@ func serviceDefs(cfg *config.Config) ([]ticket.ServiceDef, error) {
 		defs = append(defs, d)
 	}
 	return defs, nil
+}
+
+// newSender is the SMTP side of mail:send, with its password.
+func newSender(cfg *config.Config) (*mailer.Sender, error) {
+	var password string
+	if cfg.SMTP.Username != "" {
+		var err error
+		if password, err = config.Secret(cfg.SMTP.PasswordEnv, cfg.SMTP.PasswordFile); err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+	}
+	return mailer.NewSender(mailer.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+		Username: cfg.SMTP.Username, Password: password, Timeout: cfg.SMTP.Timeout.Std()})
 }
 
 // mailboxIntakes reads each service's mailbox with its password.

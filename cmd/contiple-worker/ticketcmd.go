@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/contiple/contiple-worker/jobs"
+	"github.com/contiple/contiple-worker/mailer"
 	"github.com/contiple/contiple-worker/ticket"
 )
 
@@ -133,10 +137,44 @@ func (a *app) ticketCmd() *cobra.Command {
 			return op(s)(c.Context(), id, ticket.Note{Text: str(c, "note"), Actor: *actor})
 		})
 	}
-	resolve := noteOp("resolve N", "Resolve and send the resolve mail", func(s *ticket.Store) func(context.Context, int64, ticket.Note) (ticket.Ticket, error) {
-		return s.Resolve
-	})
-	hold := noteOp("hold N", "Put on hold and send the hold mail", func(s *ticket.Store) func(context.Context, int64, ticket.Note) (ticket.Ticket, error) { return s.Hold })
+	// resolve and hold go through the outbound facade: the mail is rendered
+	// first and refused when it holds forbidden words, unless --force.
+	replyOp := func(use, short string, kind mailer.Kind) *cobra.Command {
+		return one(use, short, func(c *cobra.Command) {
+			note(c)
+			c.Flags().Bool("force", false, "send the mail even if it contains forbidden words")
+		}, func(c *cobra.Command, s *ticket.Store, id int64) (ticket.Ticket, error) {
+			force, _ := c.Flags().GetBool("force")
+			return jobs.NewOutbound(s).Reply(c.Context(), id, kind, str(c, "note"), *actor, force)
+		})
+	}
+	resolve := replyOp("resolve N", "Resolve and send the resolve mail (refused on forbidden words unless --force)", mailer.KindResolve)
+	hold := replyOp("hold N", "Put on hold and send the hold mail (refused on forbidden words unless --force)", mailer.KindHold)
+	preview := &cobra.Command{Use: "preview N", Short: "Show the resolve or hold mail that would be sent, with its forbidden words", Args: cobra.ExactArgs(1)}
+	preview.Flags().String("action", "", "resolve | hold (required)")
+	note(preview)
+	preview.MarkFlagRequired("action")
+	preview.RunE = func(c *cobra.Command, args []string) error {
+		id, err := ticketNumber(args[0])
+		if err != nil {
+			return err
+		}
+		kind, err := mailer.ParseKind(str(c, "action"))
+		if err != nil {
+			return err
+		}
+		return a.withStore(c.Context(), func(s *ticket.Store) error {
+			p, err := jobs.NewOutbound(s).Preview(c.Context(), id, kind, str(c, "note"))
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return printJSON(a.out, p)
+			}
+			printMailPreview(a.out, p)
+			return nil
+		})
+	}
 	comment := noteOp("comment N", "Add an internal note (nothing is sent)", func(s *ticket.Store) func(context.Context, int64, ticket.Note) (ticket.Ticket, error) {
 		return s.Comment
 	})
@@ -257,7 +295,7 @@ func (a *app) ticketCmd() *cobra.Command {
 		})
 	}
 
-	cmd.AddCommand(create, list, show, assign, resolve, hold, comment, internal, spam, restore, deleteSpam,
+	cmd.AddCommand(create, list, show, assign, resolve, hold, preview, comment, internal, spam, restore, deleteSpam,
 		complete, escalate, doorayComment, transfer, mask, unmask)
 	return cmd
 }
@@ -295,4 +333,34 @@ func defaultActor() string {
 		return v
 	}
 	return "operator"
+}
+
+// printMailPreview prints the headers and text of a previewed mail, then its
+// forbidden words.
+func printMailPreview(w io.Writer, p jobs.MailPreview) {
+	fmt.Fprintf(w, "From: %s\nTo: %s\nSubject: %s\n", p.From, p.To, p.Subject)
+	if p.InReplyTo != "" {
+		fmt.Fprintf(w, "In-Reply-To: <%s>\n", p.InReplyTo)
+	}
+	if len(p.References) > 0 {
+		fmt.Fprintf(w, "References: <%s>\n", strings.Join(p.References, "> <"))
+	}
+	fmt.Fprintf(w, "Message-ID: (fixed when the mail is queued)\nAuto-Submitted: auto-replied\n")
+	parts := "text/plain"
+	if p.HTML != "" {
+		parts += ", text/html"
+	}
+	fmt.Fprintf(w, "Parts: %s (template locale %s)\n", parts, p.Locale)
+	fmt.Fprintf(w, "\n%s\n", strings.TrimRight(p.Text, "\n"))
+	if p.Refused != "" {
+		fmt.Fprintf(w, "note: the %s itself would be refused now: %s\n", p.Kind, p.Refused)
+	}
+	if len(p.Forbidden) == 0 {
+		fmt.Fprintln(w, "forbidden words: none")
+		return
+	}
+	fmt.Fprintf(w, "forbidden words: %d\n", len(p.Forbidden))
+	for _, h := range p.Forbidden {
+		fmt.Fprintf(w, "  %q in %s at character %d\n", h.Word, h.Part, h.Pos)
+	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/contiple/contiple-worker/mailer"
 )
 
 var (
@@ -97,6 +100,9 @@ func (c *Config) Validate() []Problem {
 				}
 				v.file(tp+".text_file", t.TextFile)
 				v.file(tp+".html_file", t.HTMLFile)
+				if slices.Contains(kinds, kind) {
+					v.template(tp, mailer.Kind(kind), loc, t)
+				}
 			}
 		}
 		for j, w := range s.ForbiddenWords {
@@ -202,5 +208,44 @@ func (v *validator) trigger(p string, t Trigger) {
 	}
 	if a.Priority != "" {
 		v.oneOf(p+".then.priority", a.Priority, priorities)
+	}
+}
+
+// template parses a mail form and runs it on empty and filled data, so that a
+// template that does not parse or names an unknown field is reported at its
+// path (services[i].templates.KIND.LOCALE.subject|text|html). Empty parts and
+// unreadable files are reported by the checks above.
+func (v *validator) template(p string, kind mailer.Kind, locale string, t Template) {
+	src := mailer.Template{Subject: t.Subject, Text: t.Text, HTML: t.HTML}
+	if t.TextFile != "" {
+		b, err := os.ReadFile(t.TextFile)
+		if err != nil {
+			return
+		}
+		src.Text = string(b)
+	}
+	if t.HTMLFile != "" {
+		b, err := os.ReadFile(t.HTMLFile)
+		if err != nil {
+			return
+		}
+		src.HTML = string(b)
+	}
+	err := mailer.Check(kind, locale, src)
+	if err == nil {
+		return
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		var te *mailer.TemplateError
+		if !errors.As(e, &te) || errors.Is(te.Err, mailer.ErrEmpty) {
+			continue
+		}
+		v.add(p+"."+te.Part, "%v", te.Err)
 	}
 }

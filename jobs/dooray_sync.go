@@ -1,0 +1,327 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/contiple/contiple-worker/dooray"
+	"github.com/contiple/contiple-worker/ticket"
+)
+
+func (d *Dooray) handleSync(ctx context.Context, t *asynq.Task) error {
+	var p DooraySyncPayload
+	if err := decode(t.Payload(), &p); err != nil {
+		return err
+	}
+	switch {
+	case p.PostID != "":
+		return d.SyncPost(ctx, p.ProjectID, p.PostID)
+	case p.ProjectID != "":
+		_, err := d.SyncProject(ctx, p.ProjectID)
+		return err
+	default:
+		_, err := d.SyncAll(ctx)
+		return err
+	}
+}
+
+// SyncAll queues a poll of every project with followed tasks and returns how
+// many it queued (a project whose poll is still queued or running is skipped).
+func (d *Dooray) SyncAll(ctx context.Context) (int, error) {
+	if d.cfg.Queue == nil {
+		return 0, errors.New("dooray sync: no queue configured for the per-project polls")
+	}
+	projects, err := d.store.DoorayProjects(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range projects {
+		task, opts := NewDooraySyncProjectTask(p, d.cfg.SyncInterval)
+		_, err := d.cfg.Queue.EnqueueContext(ctx, task, opts...)
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, asynq.ErrDuplicateTask), errors.Is(err, asynq.ErrTaskIDConflict):
+		default:
+			return n, fmt.Errorf("dooray sync: queue poll of project %s: %w", p, err)
+		}
+	}
+	return n, nil
+}
+
+// DooraySyncStats says what one poll of a project did.
+type DooraySyncStats struct {
+	Listed  int // tasks changed in the range, over every page
+	Linked  int // of those, tasks of ours
+	Applied int // tasks whose state or comments were new
+	Pages   int
+	Cursor  time.Time
+}
+
+// SyncProject polls one project: the tasks changed since its cursor (updatedAt
+// range, newest first, 100 a page), so that its cost follows the number of
+// changes, not of open escalations. Pages are walked by narrowing the range's
+// end to the oldest change seen, so tasks changing meanwhile cannot shift a
+// page and hide another. The cursor moves to the newest change only when every
+// task was brought up to date; the next poll reads Overlap before it again.
+func (d *Dooray) SyncProject(ctx context.Context, projectID string) (DooraySyncStats, error) {
+	var st DooraySyncStats
+	cursor, _, err := d.store.DooraySyncCursor(ctx, projectID)
+	if err != nil {
+		return st, err
+	}
+	if cursor.IsZero() {
+		return st, nil // no task of ours to follow there
+	}
+	st.Cursor = cursor
+	start := time.Now()
+	from, to := cursor.Add(-d.cfg.Overlap), start.Add(d.cfg.ClockSkew)
+	f := dooray.PostFilter{Order: dooray.OrderUpdatedDesc, Size: dooray.MaxPageSize}
+	bot, err := d.botID(ctx)
+	if err != nil {
+		return st, d.fail(ctx, 0, "dooray sync: who am I", err, nil)
+	}
+	f.FromMemberIDs = []dooray.ID{bot}
+	seen := map[dooray.ID]bool{}
+	newest := cursor
+	var failed error
+	for page := 0; ; {
+		f.UpdatedAt, f.Page = dooray.DateRange(from, to), page
+		pg, err := d.api.ListPosts(ctx, dooray.ID(projectID), f)
+		if err != nil {
+			return st, d.fail(ctx, 0, "dooray sync: list project "+projectID, err, nil)
+		}
+		st.Pages++
+		var fresh []dooray.Post
+		for _, p := range pg.Items {
+			if !seen[p.ID] {
+				seen[p.ID] = true
+				fresh = append(fresh, p)
+			}
+		}
+		st.Listed += len(fresh)
+		ids := make([]string, len(fresh))
+		for i, p := range fresh {
+			ids[i] = string(p.ID)
+		}
+		links, err := d.store.DoorayLinksByPost(ctx, ids)
+		if err != nil {
+			return st, err
+		}
+		for _, p := range fresh {
+			if l, ok := links[string(p.ID)]; ok {
+				st.Linked++
+				applied, err := d.applyPost(ctx, l, p)
+				if err != nil {
+					d.log.WarnContext(ctx, "dooray sync of a task failed", "ticket_id", l.TicketID, "dooray_post_id", p.ID, "err", err)
+					failed = errors.Join(failed, err)
+					continue
+				}
+				if applied {
+					st.Applied++
+				}
+			}
+			if p.UpdatedAt.After(newest) {
+				newest = p.UpdatedAt.Time
+			}
+		}
+		if len(pg.Items) < f.Size || !pg.HasNext() {
+			break
+		}
+		if oldest := pg.Items[len(pg.Items)-1].UpdatedAt.Time; oldest.Before(to) {
+			to, page = oldest, 0 // the range ends at the oldest change seen (inclusive)
+		} else {
+			page++ // a whole page changed in one instant: step over it
+		}
+	}
+	if failed != nil {
+		return st, fmt.Errorf("dooray sync of project %s: %w", projectID, failed)
+	}
+	if newest.After(cursor) {
+		if err := d.store.SetDooraySyncCursor(ctx, projectID, newest); err != nil {
+			return st, err
+		}
+		st.Cursor = newest
+	}
+	d.log.DebugContext(ctx, "dooray project polled", "project_id", projectID, "listed", st.Listed,
+		"linked", st.Linked, "applied", st.Applied, "pages", st.Pages, "took", time.Since(start))
+	return st, nil
+}
+
+// SyncPost brings one task's ticket up to date: the webhook's hint. It re-reads
+// the task (payloads are unsigned and may come late or twice), follows a task
+// moved to another project, and records one that is gone.
+func (d *Dooray) SyncPost(ctx context.Context, projectID, postID string) error {
+	l, ok, err := d.store.DoorayLinkByPost(ctx, postID)
+	if err != nil || !ok {
+		return err // not ours: nothing to do
+	}
+	if l.WorkflowClass == ticket.DoorayDeleted {
+		return nil
+	}
+	project := dooray.ID(l.ProjectID)
+	if project == "" {
+		project = dooray.ID(projectID)
+	}
+	p, err := d.api.GetPost(ctx, project, dooray.ID(postID))
+	if dooray.IsNotFound(err) {
+		// Gone from its project: moved (found by id alone) or deleted.
+		p, err = d.api.GetPost(ctx, "", dooray.ID(postID))
+		if dooray.IsNotFound(err) {
+			d.log.InfoContext(ctx, "dooray task is gone", "ticket_id", l.TicketID, "dooray_post_id", postID)
+			return d.store.DoorayTaskDeleted(ctx, l.ID, d.cfg.Actor)
+		}
+	}
+	if err != nil {
+		return d.fail(ctx, l.TicketID, "dooray sync: read task "+postID, err, map[string]any{"post_id": postID})
+	}
+	_, err = d.applyPost(ctx, l, p)
+	if err != nil {
+		return d.fail(ctx, l.TicketID, "dooray sync: task "+postID, err, map[string]any{"post_id": postID})
+	}
+	return nil
+}
+
+// applyPost applies what a read of the task showed, fetching its new comments
+// when it changed since the last sync. It reports whether anything was new.
+func (d *Dooray) applyPost(ctx context.Context, l ticket.DoorayLink, p dooray.Post) (bool, error) {
+	if l.WorkflowClass == ticket.DoorayDeleted {
+		return false, nil
+	}
+	if moved := string(p.Project.ID); moved != "" && moved != l.ProjectID {
+		if err := d.store.DoorayTaskMoved(ctx, l.ID, moved, d.cfg.Actor); err != nil {
+			return false, err
+		}
+		l.ProjectID = moved
+	}
+	class, err := d.classOf(ctx, dooray.ID(l.ProjectID), p)
+	if err != nil {
+		return false, err
+	}
+	if !p.UpdatedAt.After(l.SyncedAt) && class == l.WorkflowClass {
+		return false, nil // seen before (a poll's overlap, a repeated hint)
+	}
+	comments, err := d.newComments(ctx, l, p.ID)
+	if err != nil {
+		return false, err
+	}
+	res, err := d.store.ApplyDoorayTask(ctx, ticket.DoorayTaskState{LinkID: l.ID, PostID: l.PostID, Class: class,
+		UpdatedAt: p.UpdatedAt.Time, Comments: comments, Actor: d.cfg.Actor})
+	if err != nil {
+		return false, err
+	}
+	if res.ClassChanged || res.NewComments > 0 {
+		d.log.InfoContext(ctx, "dooray task synced", "ticket_id", l.TicketID, "dooray_post_id", p.ID,
+			"workflow_class", class, "status", res.Status, "status_changed", res.StatusChanged,
+			"new_comments", res.NewComments, "stale", res.Stale)
+	}
+	return res.ClassChanged || res.NewComments > 0, nil
+}
+
+// classOf is the task's workflow class: from the post itself, else from its
+// workflow id among the project's workflows (asked once per project, again
+// when an id is unknown). Names are never used: projects rename them.
+func (d *Dooray) classOf(ctx context.Context, project dooray.ID, p dooray.Post) (string, error) {
+	if p.WorkflowClass != "" {
+		return string(p.WorkflowClass), nil
+	}
+	if p.Workflow.ID == "" {
+		if p.Closed {
+			return ticket.DoorayClosed, nil
+		}
+		return "", nil
+	}
+	d.mu.Lock()
+	c, ok := d.workflows[project][p.Workflow.ID]
+	d.mu.Unlock()
+	if ok {
+		return string(c), nil
+	}
+	ws, err := d.api.Workflows(ctx, project)
+	if err != nil {
+		return "", err
+	}
+	m := make(map[dooray.ID]dooray.WorkflowClass, len(ws))
+	for _, w := range ws {
+		m[w.ID] = w.Class
+	}
+	d.mu.Lock()
+	d.workflows[project] = m
+	d.mu.Unlock()
+	return string(m[p.Workflow.ID]), nil
+}
+
+// logs iterates a task's logs, newest first.
+func (d *Dooray) logs(ctx context.Context, project, post dooray.ID) iter.Seq2[dooray.Log, error] {
+	return func(yield func(dooray.Log, error) bool) {
+		for page := 0; ; page++ {
+			pg, err := d.api.ListLogs(ctx, project, post, dooray.LogFilter{Order: "-createdAt", Page: page, Size: dooray.MaxPageSize})
+			if err != nil {
+				yield(dooray.Log{}, err)
+				return
+			}
+			for _, l := range pg.Items {
+				if !yield(l, nil) {
+					return
+				}
+			}
+			if !pg.HasNext() {
+				return
+			}
+		}
+	}
+}
+
+// newComments returns the task's comments the ticket lacks, oldest first. It
+// reads newest first and stops at the first comment the history holds, so one
+// new comment costs one request. Our own comments (by the bot) are skipped:
+// they are in the history as the operator's messages.
+func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post dooray.ID) ([]ticket.DoorayComment, error) {
+	bot, err := d.botID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	known, err := d.store.DoorayKnownLogs(ctx, l.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	var out []ticket.DoorayComment
+	for lg, err := range d.logs(ctx, dooray.ID(l.ProjectID), post) {
+		if err != nil {
+			return nil, err
+		}
+		if known[string(lg.ID)] {
+			break
+		}
+		if (lg.Type != "" && lg.Type != dooray.LogComment) || lg.Creator.MemberID() == bot {
+			continue
+		}
+		out = append(out, ticket.DoorayComment{LogID: string(lg.ID), Author: logAuthor(lg), Body: lg.Body.Content,
+			CreatedAt: lg.CreatedAt.Time})
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// logAuthor names a comment's author in the history.
+func logAuthor(l dooray.Log) string {
+	switch {
+	case l.Creator.EmailUser != nil:
+		if l.Creator.EmailUser.Name != "" {
+			return fmt.Sprintf("dooray:%s <%s>", l.Creator.EmailUser.Name, l.Creator.EmailUser.EmailAddress)
+		}
+		return "dooray:" + l.Creator.EmailUser.EmailAddress
+	case l.Creator.Member != nil && l.Creator.Member.Name != "":
+		return "dooray:" + l.Creator.Member.Name
+	case l.Creator.MemberID() != "":
+		return "dooray:member:" + string(l.Creator.MemberID())
+	}
+	return "dooray"
+}
