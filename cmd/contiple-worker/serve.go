@@ -147,10 +147,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("asynq server: %w", err)
 	}
 
-	handler, err := a.httpHandler(cfg, routes{pool: pool, rdb: rdb, redisOpt: redisOpt, reg: reg, store: store, client: client})
-	if err != nil {
-		return err
-	}
+	handler := a.httpHandler(cfg, routes{pool: pool, rdb: rdb, redisOpt: redisOpt, reg: reg, store: store, client: client})
 	httpSrv := &http.Server{Addr: cfg.HTTP.Addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
@@ -203,7 +200,7 @@ type routes struct {
 
 // httpHandler mounts the operational endpoints, the integration API and the
 // Dooray! webhook. An endpoint whose secret is not configured is not served.
-func (a *app) httpHandler(cfg *config.Config, r routes) (http.Handler, error) {
+func (a *app) httpHandler(cfg *config.Config, r routes) http.Handler {
 	pool, rdb, redisOpt, reg := r.pool, r.rdb, r.redisOpt, r.reg
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -228,40 +225,35 @@ func (a *app) httpHandler(cfg *config.Config, r routes) (http.Handler, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
-	password, err := config.Secret(cfg.HTTP.DashboardPasswordEnv, "")
-	switch {
-	case cfg.HTTP.DashboardPasswordEnv == "":
-		a.log.Warn("dashboard disabled: http.dashboard_password_env is not configured")
-	case err != nil:
-		a.log.Warn("dashboard disabled: no credential", "err", err)
-	default:
+	if password := a.endpointSecret("dashboard", "http.dashboard_password_env", cfg.HTTP.DashboardPasswordEnv); password != "" {
 		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: redisOpt})
 		mux.Handle("/monitoring/", basicAuth("admin", password, mon))
 		a.log.Info("dashboard at /monitoring/", "user", "admin")
 	}
-	if token, err := optionalSecret(cfg.HTTP.APITokenEnv); err != nil {
-		return nil, fmt.Errorf("http.api_token_env: %w", err)
-	} else if token != "" {
+	if token := a.endpointSecret("integration API", "http.api_token_env", cfg.HTTP.APITokenEnv); token != "" {
 		(&api.V1{Store: r.store, Token: token, Log: a.log.With("component", "api"), Replies: jobs.NewOutbound(r.store)}).Mount(mux)
 		a.log.Info("integration API at /api/v1/")
 	}
-	if token, err := optionalSecret(cfg.HTTP.WebhookTokenEnv); err != nil {
-		return nil, fmt.Errorf("http.webhook_token_env: %w", err)
-	} else if token != "" {
+	if token := a.endpointSecret("Dooray! webhook", "http.webhook_token_env", cfg.HTTP.WebhookTokenEnv); token != "" {
 		(&api.Webhook{Token: token, Links: r.store, Syncs: jobs.DoorayHints{Queue: r.client},
 			BotMemberID: cfg.Dooray.BotMemberID, Log: a.log.With("component", "webhook")}).Mount(mux)
 		a.log.Info("Dooray! webhook at /webhooks/dooray/{token}")
 	}
-	return mux, nil
+	return mux
 }
 
-// optionalSecret reads the variable env names; a name configured but unset is
-// an error, no name at all is "" (the endpoint stays off).
-func optionalSecret(env string) (string, error) {
+// endpointSecret is the secret guarding an endpoint, or "" (the endpoint is
+// off, and the log says why).
+func (a *app) endpointSecret(endpoint, key, env string) string {
 	if env == "" {
-		return "", nil
+		a.log.Warn(endpoint+" disabled: "+key+" is not configured", "endpoint", endpoint)
+		return ""
 	}
-	return config.Secret(env, "")
+	token, err := config.Secret(env, "")
+	if err != nil {
+		a.log.Warn(endpoint+" disabled: no credential", "err", err)
+	}
+	return token
 }
 
 // basicAuth guards the dashboard, which can retry and delete work.
