@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,12 +17,20 @@ import (
 // Relay moves outbox rows into asynq. It wakes on NOTIFY contiple_outbox and
 // sweeps every Interval anyway (a missed notification, a row written while it
 // was down). Several relays may run at once: rows are claimed with SKIP LOCKED.
+//
+// With an Inspector it also reconciles: a row enqueued a while ago whose task
+// no worker has finished (see OutboxDone) and that Redis no longer holds is
+// enqueued again, so work lost with Redis's data is not lost for good.
 type Relay struct {
-	Pool     *pgxpool.Pool
-	Client   *asynq.Client
-	Log      *slog.Logger
-	Interval time.Duration // sweep; 0 = 5s
-	Batch    int           // rows per transaction; 0 = 100
+	Pool      *pgxpool.Pool
+	Client    *asynq.Client
+	Inspector *asynq.Inspector // nil: no reconciliation
+	Log       *slog.Logger
+	Interval  time.Duration // sweep; 0 = 5s
+	Batch     int           // rows per transaction; 0 = 100
+	// LostAfter is how long an unfinished task may be missing from Redis
+	// before it is enqueued again; 0 = 2 minutes.
+	LostAfter time.Duration
 }
 
 // Run relays until ctx ends.
@@ -33,7 +42,16 @@ func (r *Relay) Run(ctx context.Context) error {
 	go r.listen(ctx, wake)
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
+	lastReconcile := time.Now()
 	for {
+		if r.Inspector != nil && time.Since(lastReconcile) >= r.lostAfter()/2 {
+			lastReconcile = time.Now()
+			if n, err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				r.Log.Error("outbox reconcile", "err", err)
+			} else if n > 0 {
+				r.Log.Warn("outbox tasks lost from Redis were enqueued again", "count", n)
+			}
+		}
 		for {
 			n, err := r.Drain(ctx)
 			if err != nil && ctx.Err() == nil {
@@ -154,3 +172,71 @@ func (r *Relay) enqueue(ctx context.Context, rows []outboxRow) ([]int64, error) 
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+func (r *Relay) lostAfter() time.Duration {
+	if r.LostAfter <= 0 {
+		return 2 * time.Minute
+	}
+	return r.LostAfter
+}
+
+// Reconcile enqueues again the rows (enqueued between a week and LostAfter
+// ago) whose tasks no worker finished and Redis does not hold. It returns how
+// many it enqueued again.
+func (r *Relay) Reconcile(ctx context.Context) (int, error) {
+	rows, err := r.Pool.Query(ctx, `SELECT id, kind, payload FROM outbox
+		WHERE enqueued_at IS NOT NULL AND done_at IS NULL
+		  AND enqueued_at < now() - make_interval(secs => $1) AND enqueued_at > now() - interval '7 days'
+		ORDER BY id LIMIT 1000`, r.lostAfter().Seconds())
+	if err != nil {
+		return 0, err
+	}
+	unfinished, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
+		var o outboxRow
+		return o, row.Scan(&o.id, &o.kind, &o.payload)
+	})
+	if err != nil {
+		return 0, err
+	}
+	var lost []outboxRow
+	for _, o := range unfinished {
+		_, err := r.Inspector.GetTaskInfo(QueueFor(o.kind), OutboxTaskID(o.id))
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			r.Log.Warn("outbox task missing from Redis: enqueuing it again", "outbox_id", o.id, "task_type", o.kind)
+			lost = append(lost, o)
+		case err != nil:
+			return 0, err
+		}
+	}
+	done, err := r.enqueue(ctx, lost)
+	return len(done), err
+}
+
+// OutboxDone is task middleware that records in the outbox when the worker has
+// finished with a row's task: it succeeded, or failed for good (archived: an
+// operator's to retry or delete, never the reconciler's).
+func OutboxDone(pool *pgxpool.Pool, log *slog.Logger) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			err := next.ProcessTask(ctx, t)
+			taskID, _ := asynq.GetTaskID(ctx)
+			idText, ok := strings.CutPrefix(taskID, "outbox:")
+			if !ok {
+				return err
+			}
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			if err != nil && !errors.Is(err, asynq.SkipRetry) && retried < maxRetry {
+				return err // asynq will run it again
+			}
+			id, perr := strconv.ParseInt(idText, 10, 64)
+			if perr == nil {
+				if _, uerr := pool.Exec(context.WithoutCancel(ctx), "UPDATE outbox SET done_at = now() WHERE id = $1 AND done_at IS NULL", id); uerr != nil {
+					log.Warn("outbox: could not record a finished task", "outbox_id", id, "err", uerr)
+				}
+			}
+			return err
+		})
+	}
+}

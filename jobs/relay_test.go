@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -14,7 +15,13 @@ import (
 	"github.com/contiple/contiple-worker/ticket"
 )
 
-func newRelay(t *testing.T) (*Relay, *ticket.Store, *asynq.Inspector) {
+// testRelay is a Relay with the Redis it uses.
+type testRelay struct {
+	*Relay
+	redisOpt asynq.RedisConnOpt
+}
+
+func newRelay(t *testing.T) (*testRelay, *ticket.Store, *asynq.Inspector) {
 	t.Helper()
 	pool := testenv.NewDatabase(t)
 	if _, err := pool.Exec(context.Background(),
@@ -29,7 +36,7 @@ func newRelay(t *testing.T) (*Relay, *ticket.Store, *asynq.Inspector) {
 	insp := asynq.NewInspector(opt)
 	t.Cleanup(func() { client.Close(); insp.Close() })
 	r := &Relay{Pool: pool, Client: client, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Interval: 50 * time.Millisecond}
-	return r, ticket.NewStore(pool, nil), insp
+	return &testRelay{Relay: r, redisOpt: opt}, ticket.NewStore(pool, nil), insp
 }
 
 // resolved makes a ticket, resolves it, and returns its id: one outbox row.
@@ -118,5 +125,104 @@ func TestRelayIsWokenByNotify(t *testing.T) {
 	task, _ := insp.GetTaskInfo(QueueMailOut, pendingIDs(t, insp)[0])
 	if err := decode(task.Payload, &payload); err != nil || payload.OutboundMailID == 0 {
 		t.Fatalf("payload %s: %v", task.Payload, err)
+	}
+}
+
+// TestRelayReconcilesTasksLostFromRedis: Redis loses its data after the relay
+// marked a row enqueued. The reconciler finds the task missing and enqueues it
+// again; a row whose task a worker finished is left alone.
+func TestRelayReconcilesTasksLostFromRedis(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, s, insp := newRelay(t)
+	r.Inspector = insp
+	resolved(t, s)
+	resolved(t, s)
+	if n, err := r.Drain(ctx); err != nil || n != 2 {
+		t.Fatalf("drain %d %v", n, err)
+	}
+	// Nothing is lost yet: both tasks are pending.
+	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET enqueued_at = now() - interval '5 minutes'"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Reconcile(ctx); err != nil || n != 0 {
+		t.Fatalf("reconcile with tasks in Redis: %d %v", n, err)
+	}
+	// Redis loses everything; a worker had finished the first row.
+	for _, id := range pendingIDs(t, insp) {
+		if err := insp.DeleteTask(QueueMailOut, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET done_at = now() WHERE id = (SELECT min(id) FROM outbox)"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Reconcile(ctx); err != nil || n != 1 {
+		t.Fatalf("reconcile after the loss: %d %v", n, err)
+	}
+	var second int64
+	r.Pool.QueryRow(ctx, "SELECT max(id) FROM outbox").Scan(&second)
+	if ids := pendingIDs(t, insp); len(ids) != 1 || ids[0] != OutboxTaskID(second) {
+		t.Errorf("pending after reconcile: %v, want only %s", ids, OutboxTaskID(second))
+	}
+}
+
+// TestOutboxDoneRecordsFinishedTasks runs tasks through a real asynq server:
+// success and a permanent failure are recorded as finished, a retry is not.
+func TestOutboxDoneRecordsFinishedTasks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, s, _ := newRelay(t)
+	for range 3 {
+		resolved(t, s)
+	}
+	var ids []int64
+	rows, _ := r.Pool.Query(ctx, "SELECT id FROM outbox ORDER BY id")
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	results := map[string]error{OutboxTaskID(ids[0]): nil, OutboxTaskID(ids[1]): fmt.Errorf("bad address: %w", asynq.SkipRetry),
+		OutboxTaskID(ids[2]): errors.New("try later")}
+	seen := make(chan string, 10)
+	mux := asynq.NewServeMux()
+	mux.Use(OutboxDone(r.Pool, r.Log))
+	mux.HandleFunc(TypeMailSend, func(ctx context.Context, _ *asynq.Task) error {
+		id, _ := asynq.GetTaskID(ctx)
+		defer func() { seen <- id }()
+		return results[id]
+	})
+	srv := asynq.NewServer(r.redisOpt, asynq.Config{Concurrency: 1, Queues: Queues, Logger: asynqQuiet{},
+		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return time.Hour }})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if _, err := r.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		select {
+		case <-seen:
+		case <-time.After(30 * time.Second):
+			t.Fatal("tasks not processed")
+		}
+	}
+	// The middleware records after the handler returns: wait for it.
+	var done []int64
+	for deadline := time.Now().Add(10 * time.Second); len(done) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		done = done[:0]
+		rows, _ = r.Pool.Query(ctx, "SELECT id FROM outbox WHERE done_at IS NOT NULL ORDER BY id")
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			done = append(done, id)
+		}
+		rows.Close()
+	}
+	if fmt.Sprint(done) != fmt.Sprint(ids[:2]) {
+		t.Errorf("finished rows %v, want %v (the one to retry is not finished)", done, ids[:2])
 	}
 }

@@ -125,7 +125,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 	defer sender.Close()
 	mux := asynq.NewServeMux()
-	mux.Use(metrics.Middleware)
+	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log))
 	poll.Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
@@ -152,7 +152,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	relay := &jobs.Relay{Pool: pool, Client: client, Log: log.With("component", "relay")}
+	inspector := asynq.NewInspector(redisOpt)
+	defer inspector.Close()
+	relay := &jobs.Relay{Pool: pool, Client: client, Inspector: inspector, Log: log.With("component", "relay")}
 	wg.Go(func() { relay.Run(runCtx) })
 	wg.Go(func() { poll.RunIDLE(runCtx, rdb) })
 	scheduler := asynq.NewScheduler(redisOpt, &asynq.SchedulerOpts{Logger: asynqLogger{log.With("component", "scheduler")}})

@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// NewRedisDB returns the URL of a flushed Redis logical database (1-15) for one
-// test. Databases are handed out in turn across test processes, so tests that
-// run at the same time do not see each other's queues.
+// leaseTTL bounds how long a crashed test process keeps a Redis database.
+const leaseTTL = 15 * time.Minute
+
+// NewRedisDB returns the URL of a flushed Redis logical database (1-15) that
+// no other test, in this process or another, uses until this test ends: each
+// database is leased with a key in database 0. When all are taken, it waits.
 func NewRedisDB(t testing.TB) string {
 	t.Helper()
 	base := RedisURL(t)
@@ -20,19 +24,44 @@ func NewRedisDB(t testing.TB) string {
 		t.Fatalf("CONTIPLE_REDIS_URL: %v", err)
 	}
 	ctx := context.Background()
-	c := redis.NewClient(opt)
-	n, err := c.Incr(ctx, "contiple:test:next-db").Result()
-	c.Close()
-	if err != nil {
-		t.Fatalf("redis: %v", err)
+	admin := redis.NewClient(&redis.Options{Addr: opt.Addr, Username: opt.Username, Password: opt.Password, DB: 0})
+	defer admin.Close()
+	owner := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		start, err := admin.Incr(ctx, "contiple:test:next-db").Result()
+		if err != nil {
+			t.Fatalf("redis: %v", err)
+		}
+		for i := range int64(15) {
+			n := int((start+i)%15) + 1
+			key := fmt.Sprintf("contiple:test:db:%d", n)
+			ok, err := admin.SetNX(ctx, key, owner, leaseTTL).Result()
+			if err != nil {
+				t.Fatalf("redis: %v", err)
+			}
+			if !ok {
+				continue
+			}
+			t.Cleanup(func() {
+				c := redis.NewClient(&redis.Options{Addr: opt.Addr, Username: opt.Username, Password: opt.Password, DB: 0})
+				defer c.Close()
+				c.Eval(context.Background(), `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`,
+					[]string{key}, owner)
+			})
+			opt.DB = n
+			db := redis.NewClient(opt)
+			defer db.Close()
+			if err := db.FlushDB(ctx).Err(); err != nil {
+				t.Fatalf("redis flush: %v", err)
+			}
+			u, _ := url.Parse(base)
+			u.Path = fmt.Sprintf("/%d", n)
+			return u.String()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis: all 15 test databases stayed taken for 5 minutes")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	opt.DB = int(n%15) + 1
-	db := redis.NewClient(opt)
-	defer db.Close()
-	if err := db.FlushDB(ctx).Err(); err != nil {
-		t.Fatalf("redis flush: %v", err)
-	}
-	u, _ := url.Parse(base)
-	u.Path = fmt.Sprintf("/%d", opt.DB)
-	return u.String()
 }
