@@ -36,6 +36,10 @@ type Config struct {
 	// Logger receives debug lines per request (never the token); nil discards.
 	Logger    *slog.Logger
 	UserAgent string
+	// OnWait, when set, is told of every wait before a request: "pacing" (the
+	// Limiter held it back), "throttled" (after a 429) or "backoff" (after a 5xx
+	// or network failure). For metrics.
+	OnWait func(reason string, d time.Duration)
 }
 
 // String, Format and LogValue keep the token out of every print of a Config.
@@ -71,6 +75,7 @@ type Client struct {
 	trusted    []string
 	log        *slog.Logger
 	userAgent  string
+	onWait     func(reason string, d time.Duration)
 }
 
 // New validates cfg and returns a Client.
@@ -101,6 +106,7 @@ func New(cfg Config) (*Client, error) {
 		maxRetries: cfg.MaxRetries,
 		maxWait:    cfg.MaxRetryWait,
 		log:        cfg.Logger,
+		onWait:     cfg.OnWait,
 		userAgent:  cfg.UserAgent,
 	}
 	header := "dooray-api " + token

@@ -144,3 +144,32 @@ func TestRedisLimiterBackoffHoldsEveryone(t *testing.T) {
 		t.Error("Wait ignored a cancelled context")
 	}
 }
+
+// TestOnWaitReportsEveryWait: pacing waits and waits after a 429 reach OnWait
+// with their reason (the worker counts them in its metrics).
+func TestOnWaitReportsEveryWait(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	waits := map[string]int{}
+	onWait := func(reason string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d > 0 {
+			waits[reason]++
+		}
+	}
+	s, c := newFake(t, dooray.Config{OnWait: onWait}, dooraytest.WithRateLimit(10, 10))
+	s.FailNext(1, http.StatusTooManyRequests)
+	if failed := storm(t, []*dooray.Client{c}, 2); failed != 0 {
+		t.Fatalf("%d calls failed", failed)
+	}
+	_, paced := newFake(t, dooray.Config{OnWait: onWait, Limiter: dooray.NewMemoryLimiter(dooray.LimiterConfig{ReplenishRate: 20, Fixed: true})})
+	if failed := storm(t, []*dooray.Client{paced}, 4); failed != 0 {
+		t.Fatalf("%d paced calls failed", failed)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if waits["throttled"] != 1 || waits["pacing"] == 0 {
+		t.Errorf("waits %v, want one throttled and some pacing", waits)
+	}
+}

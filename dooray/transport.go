@@ -57,10 +57,14 @@ const (
 func (cl *Client) do(ctx context.Context, c call, out any) (int, error) {
 	for attempt := 0; ; attempt++ {
 		if cl.limiter != nil {
+			start := time.Now()
 			if err := cl.limiter.Wait(ctx, cl.limitKey); err != nil {
 				// Nothing was sent: never ambiguous.
 				return 0, &APIError{Method: c.method, Path: c.path, Message: "waiting for rate limiter",
 					Err: err, Retryable: true}
+			}
+			if d := time.Since(start); d >= time.Millisecond {
+				cl.waited("pacing", d)
 			}
 		}
 		total, err := cl.once(ctx, c, out)
@@ -86,9 +90,20 @@ func (cl *Client) do(ctx context.Context, c call, out any) (int, error) {
 		}
 		cl.log.DebugContext(ctx, "dooray retry", "method", c.method, "path", c.path,
 			"attempt", attempt+1, "wait", wait, "status", ae.HTTPStatus)
+		reason := "backoff"
+		if ae.HTTPStatus == http.StatusTooManyRequests {
+			reason = "throttled"
+		}
+		cl.waited(reason, wait)
 		if sleep(ctx, wait) != nil {
 			return 0, err
 		}
+	}
+}
+
+func (cl *Client) waited(reason string, d time.Duration) {
+	if cl.onWait != nil {
+		cl.onWait(reason, d)
 	}
 }
 

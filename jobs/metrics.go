@@ -15,10 +15,12 @@ import (
 // Metrics are the worker's Prometheus metrics. Register them on a registry of
 // the caller's; nothing here is global.
 type Metrics struct {
-	tasks    *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	store    *ticket.Store
-	log      *slog.Logger
+	tasks       *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	doorayWaits *prometheus.CounterVec
+	doorayWait  *prometheus.CounterVec
+	store       *ticket.Store
+	log         *slog.Logger
 }
 
 // NewMetrics creates the metrics; store feeds the board and outbox-lag gauges.
@@ -31,14 +33,27 @@ func NewMetrics(store *ticket.Store, log *slog.Logger) *Metrics {
 			Name: "contiple_task_duration_seconds", Help: "Time to process a task, by type.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
 		}, []string{"type"}),
+		doorayWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contiple_dooray_waits_total", Help: "Waits before Dooray! requests, by reason: pacing (our rate limiter), throttled (after a 429), backoff (after a 5xx).",
+		}, []string{"reason"}),
+		doorayWait: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contiple_dooray_wait_seconds_total", Help: "Time spent waiting before Dooray! requests, by reason.",
+		}, []string{"reason"}),
 		store: store,
 		log:   log,
 	}
 }
 
+// DoorayWait counts a wait of the Dooray! client (its Config.OnWait).
+func (m *Metrics) DoorayWait(reason string, d time.Duration) {
+	m.doorayWaits.WithLabelValues(reason).Inc()
+	m.doorayWait.WithLabelValues(reason).Add(d.Seconds())
+}
+
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	return errors.Join(reg.Register(m.tasks), reg.Register(m.duration), reg.Register(m))
+	return errors.Join(reg.Register(m.tasks), reg.Register(m.duration), reg.Register(m.doorayWaits),
+		reg.Register(m.doorayWait), reg.Register(m))
 }
 
 // Middleware counts every task by type and result.

@@ -41,7 +41,7 @@ func (a *app) doorayCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		client, err := newDoorayClient(cfg, nil, a.log)
+		client, err := newDoorayClient(cfg, nil, a.log, nil)
 		if err != nil {
 			return err
 		}
@@ -90,8 +90,9 @@ func (a *app) doorayCmd() *cobra.Command {
 }
 
 // newDoorayClient builds the API client from the configuration; limiter may be
-// nil (serve passes a dooray.RedisLimiter shared by every worker).
-func newDoorayClient(cfg *config.Config, limiter dooray.Limiter, log *slog.Logger) (*dooray.Client, error) {
+// nil (serve passes a dooray.RedisLimiter shared by every worker), and so may
+// onWait (serve counts the waits in its metrics).
+func newDoorayClient(cfg *config.Config, limiter dooray.Limiter, log *slog.Logger, onWait func(string, time.Duration)) (*dooray.Client, error) {
 	if cfg.Dooray.BaseURL == "" {
 		return nil, errors.New("dooray.base_url is not configured")
 	}
@@ -103,7 +104,7 @@ func newDoorayClient(cfg *config.Config, limiter dooray.Limiter, log *slog.Logge
 		return nil, errors.New("dooray token: set dooray.token_env or dooray.token_file")
 	}
 	return dooray.New(dooray.Config{BaseURL: cfg.Dooray.BaseURL, Token: token, Limiter: limiter,
-		Logger: log.With("component", "dooray"), MaxRetryWait: 30 * time.Second})
+		Logger: log.With("component", "dooray"), MaxRetryWait: 30 * time.Second, OnWait: onWait})
 }
 
 // doorayHookURL is the receiver's URL with its token: base is the worker's

@@ -133,7 +133,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
 	var doorayEvery time.Duration
 	if cfg.Dooray.BaseURL != "" {
-		dc, err := newDoorayClient(cfg, dooray.NewRedisLimiter(rdb, "", dooray.LimiterConfig{}), log)
+		dc, err := newDoorayClient(cfg, dooray.NewRedisLimiter(rdb, "", dooray.LimiterConfig{}), log, metrics.DoorayWait)
 		if err != nil {
 			return err
 		}
