@@ -2,6 +2,8 @@
 # Local test services for contiple-worker, on 127.0.0.1 only, without systemd or docker:
 #   Redis 7 (:6390), PostgreSQL 15 (:5433), Dovecot IMAP (:1143) + LMTP (:2424),
 #   Postfix SMTP (:2525) delivering @example.test to Dovecot over LMTP.
+# Also installs Debian's headless-capable Chromium and ChromeDriver for the dashboard
+# browser test (nothing is started; the test launches /usr/bin/chromium itself).
 #
 # Usage: scripts/services.sh up|down|env|status
 #   up      install missing Debian packages, then start whatever is not running (idempotent)
@@ -16,7 +18,9 @@ set -euo pipefail
 readonly REDIS_PORT=6390 PG_PORT=5433 IMAP_PORT=1143 LMTP_PORT=2424 SMTP_PORT=2525
 readonly MAIL_DOMAIN=example.test IMAP_PASSWORD=secret DB_NAME=contiple
 readonly PGBIN=/usr/lib/postgresql/15/bin
-readonly PACKAGES=(redis-server postgresql-15 dovecot-imapd dovecot-lmtpd postfix)
+readonly CHROMIUM=/usr/bin/chromium
+# chromium + chromium-driver: Debian's own build, never a browser downloaded by a test tool.
+readonly PACKAGES=(redis-server postgresql-15 dovecot-imapd dovecot-lmtpd postfix chromium chromium-driver)
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
@@ -451,6 +455,7 @@ cmd_env() {
     "CONTIPLE_LMTP_ADDR=127.0.0.1:$LMTP_PORT" \
     "CONTIPLE_SMTP_ADDR=127.0.0.1:$SMTP_PORT" \
     "CONTIPLE_MAIL_DOMAIN=$MAIL_DOMAIN" \
+    "CONTIPLE_CHROMIUM=$CHROMIUM" \
     "CONTIPLE_SERVICES_DIR=$S"; do
     # Single quotes: the database URL contains '?', a glob character for eval.
     printf "export %s='%s'\n" "${kv%%=*}" "${kv#*=}"
