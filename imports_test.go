@@ -29,10 +29,11 @@ var allowedImports = map[string][]string{
 	"internal/config":     {"mailer"},
 	"internal/testenv":    {"migrations"},
 	"internal/benchtable": {},
+	"internal/smtptest":   {},
 }
 
 // Tests may also use the test helpers.
-var testOnly = []string{"internal/testenv", "dooray/dooraytest"}
+var testOnly = []string{"internal/testenv", "internal/smtptest", "dooray/dooraytest"}
 
 func TestImportRules(t *testing.T) {
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {

@@ -23,93 +23,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/contiple/contiple-worker/internal/smtptest"
 	"github.com/contiple/contiple-worker/internal/testenv"
 	"github.com/contiple/contiple-worker/mailer"
 	"github.com/contiple/contiple-worker/ticket"
 )
-
-// sendSMTP is an in-process SMTP server whose replies a test controls.
-type sendSMTP struct {
-	addr string
-
-	mu       sync.Mutex
-	accepted [][]byte
-	fault    func(stage string) error // may fail mail, rcpt or data; errSendDrop drops the connection
-}
-
-var errSendDrop = errors.New("drop the connection")
-
-func sendNewSMTP(t testing.TB) *sendSMTP {
-	t.Helper()
-	f := &sendSMTP{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &sendSession{f: f, c: c}, nil
-	}))
-	srv.Domain = "fake.test"
-	srv.ErrorLog = sendDiscard{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.addr = l.Addr().String()
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return f
-}
-
-type sendDiscard struct{}
-
-func (sendDiscard) Printf(string, ...any) {}
-func (sendDiscard) Println(...any)        {}
-
-func (f *sendSMTP) setFault(fn func(stage string) error) {
-	f.mu.Lock()
-	f.fault = fn
-	f.mu.Unlock()
-}
-
-func (f *sendSMTP) messages() [][]byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([][]byte(nil), f.accepted...)
-}
-
-func (f *sendSMTP) check(stage string, c *smtp.Conn) error {
-	f.mu.Lock()
-	fault := f.fault
-	f.mu.Unlock()
-	if fault == nil {
-		return nil
-	}
-	err := fault(stage)
-	if errors.Is(err, errSendDrop) {
-		c.Conn().Close()
-	}
-	return err
-}
-
-type sendSession struct {
-	f *sendSMTP
-	c *smtp.Conn
-}
-
-func (s *sendSession) Reset()                               {}
-func (s *sendSession) Logout() error                        { return nil }
-func (s *sendSession) Mail(string, *smtp.MailOptions) error { return s.f.check("mail", s.c) }
-func (s *sendSession) Rcpt(string, *smtp.RcptOptions) error { return s.f.check("rcpt", s.c) }
-func (s *sendSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	if err := s.f.check("data", s.c); err != nil {
-		return err
-	}
-	s.f.mu.Lock()
-	s.f.accepted = append(s.f.accepted, b)
-	s.f.mu.Unlock()
-	return nil
-}
 
 // sendSender returns a mailer.Sender for addr (host:port).
 func sendSender(t testing.TB, addr string) *mailer.Sender {
@@ -197,8 +115,8 @@ func sendTask(id int64) *asynq.Task {
 
 func TestMailSendSendsOnceWithThreading(t *testing.T) {
 	t.Parallel()
-	f := sendNewSMTP(t)
-	e := sendNewEnv(t, sendSender(t, f.addr))
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
 	tk, id := e.sendResolved(t, "taro@example.jp")
 	ctx := context.Background()
 	if err := e.h.ProcessTask(ctx, sendTask(id)); err != nil {
@@ -208,7 +126,7 @@ func TestMailSendSendsOnceWithThreading(t *testing.T) {
 	if err := e.h.ProcessTask(ctx, sendTask(id)); err != nil {
 		t.Fatal(err)
 	}
-	msgs := f.messages()
+	msgs := f.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("server got %d mails, want 1", len(msgs))
 	}
@@ -216,7 +134,7 @@ func TestMailSendSendsOnceWithThreading(t *testing.T) {
 	if row.State != ticket.OutboundSent || row.Attempts != 1 {
 		t.Fatalf("row %+v", row)
 	}
-	raw := string(msgs[0])
+	raw := string(msgs[0].Data)
 	for _, want := range []string{"Message-ID: <" + row.MailMessageID + ">", "In-Reply-To: <q2-", "References: <q1-", "Auto-Submitted: auto-replied",
 		"multipart/alternative", "text/plain; charset=UTF-8", "text/html; charset=UTF-8"} {
 		if !strings.Contains(raw, want) {
@@ -230,11 +148,11 @@ func TestMailSendSendsOnceWithThreading(t *testing.T) {
 
 func TestMailSendTemporaryFailureRetries(t *testing.T) {
 	t.Parallel()
-	f := sendNewSMTP(t)
-	e := sendNewEnv(t, sendSender(t, f.addr))
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
 	_, id := e.sendResolved(t, "taro@example.jp")
 	ctx := context.Background()
-	f.setFault(func(stage string) error {
+	f.SetFault(func(stage, _ string) error {
 		if stage == "rcpt" {
 			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "greylisted, try later"}
 		}
@@ -247,11 +165,11 @@ func TestMailSendTemporaryFailureRetries(t *testing.T) {
 	if row := e.sendState(t, id); row.State != ticket.OutboundPending || !strings.Contains(row.LastError, "greylisted") {
 		t.Fatalf("after 4xx: %+v", row)
 	}
-	f.setFault(nil)
+	f.SetFault(nil)
 	if err := e.h.ProcessTask(ctx, sendTask(id)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.messages()); n != 1 {
+	if n := len(f.Messages()); n != 1 {
 		t.Fatalf("%d mails after the retry", n)
 	}
 	if row := e.sendState(t, id); row.State != ticket.OutboundSent || row.Attempts != 2 {
@@ -261,11 +179,11 @@ func TestMailSendTemporaryFailureRetries(t *testing.T) {
 
 func TestMailSendPermanentFailureStopsThenRetryAfterFix(t *testing.T) {
 	t.Parallel()
-	f := sendNewSMTP(t)
-	e := sendNewEnv(t, sendSender(t, f.addr))
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
 	tk, id := e.sendResolved(t, "taro@example.jp")
 	ctx := context.Background()
-	f.setFault(func(stage string) error {
+	f.SetFault(func(stage, _ string) error {
 		if stage == "rcpt" {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 		}
@@ -282,11 +200,11 @@ func TestMailSendPermanentFailureStopsThenRetryAfterFix(t *testing.T) {
 		t.Fatalf("event %+v", ev)
 	}
 	// The operator fixes the cause and runs the archived task from the dashboard.
-	f.setFault(nil)
+	f.SetFault(nil)
 	if err := e.h.ProcessTask(ctx, sendTask(id)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.messages()); n != 1 || e.sendState(t, id).State != ticket.OutboundSent {
+	if n := len(f.Messages()); n != 1 || e.sendState(t, id).State != ticket.OutboundSent {
 		t.Fatalf("%d mails, state %s", n, e.sendState(t, id).State)
 	}
 }
@@ -296,13 +214,13 @@ func TestMailSendDroppedConnection(t *testing.T) {
 	for _, stage := range []string{"mail", "rcpt", "data"} {
 		t.Run(stage, func(t *testing.T) {
 			t.Parallel()
-			f := sendNewSMTP(t)
-			e := sendNewEnv(t, sendSender(t, f.addr))
+			f := smtptest.New(t)
+			e := sendNewEnv(t, sendSender(t, f.Addr))
 			_, id := e.sendResolved(t, "taro@example.jp")
 			ctx := context.Background()
-			f.setFault(func(s string) error {
+			f.SetFault(func(s, _ string) error {
 				if s == stage {
-					return errSendDrop
+					return smtptest.ErrDrop
 				}
 				return nil
 			})
@@ -317,11 +235,11 @@ func TestMailSendDroppedConnection(t *testing.T) {
 			if row := e.sendState(t, id); row.State != want {
 				t.Fatalf("state %s, want %s", row.State, want)
 			}
-			f.setFault(nil)
+			f.SetFault(nil)
 			if err := e.h.ProcessTask(ctx, sendTask(id)); err != nil {
 				t.Fatal(err)
 			}
-			if n := len(f.messages()); n != 1 {
+			if n := len(f.Messages()); n != 1 {
 				t.Fatalf("%d mails", n)
 			}
 		})
@@ -340,8 +258,8 @@ func TestMailSendCrashPoints(t *testing.T) {
 	} {
 		t.Run(tc.step, func(t *testing.T) {
 			t.Parallel()
-			f := sendNewSMTP(t)
-			e := sendNewEnv(t, sendSender(t, f.addr))
+			f := smtptest.New(t)
+			e := sendNewEnv(t, sendSender(t, f.Addr))
 			_, id := e.sendResolved(t, "taro@example.jp")
 			crashed := false
 			e.h.at = func(step string) error {
@@ -362,7 +280,7 @@ func TestMailSendCrashPoints(t *testing.T) {
 					t.Fatalf("run %d after the crash: %v", i+2, err)
 				}
 			}
-			if n := len(f.messages()); n != tc.mails {
+			if n := len(f.Messages()); n != tc.mails {
 				t.Fatalf("crash at %s: %d mails, want %d", tc.step, n, tc.mails)
 			}
 			if row := e.sendState(t, id); row.State != ticket.OutboundSent {
@@ -374,8 +292,8 @@ func TestMailSendCrashPoints(t *testing.T) {
 
 func TestMailSendBusyElsewhereRetries(t *testing.T) {
 	t.Parallel()
-	f := sendNewSMTP(t)
-	e := sendNewEnv(t, sendSender(t, f.addr))
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
 	_, id := e.sendResolved(t, "taro@example.jp")
 	lk, err := e.store.LockOutbound(context.Background(), id)
 	if err != nil {
@@ -383,15 +301,15 @@ func TestMailSendBusyElsewhereRetries(t *testing.T) {
 	}
 	defer lk.Release()
 	err = e.h.ProcessTask(context.Background(), sendTask(id))
-	if !errors.Is(err, ticket.ErrOutboundBusy) || errors.Is(err, asynq.SkipRetry) || len(f.messages()) != 0 {
+	if !errors.Is(err, ticket.ErrOutboundBusy) || errors.Is(err, asynq.SkipRetry) || len(f.Messages()) != 0 {
 		t.Fatalf("while another worker holds it: %v", err)
 	}
 }
 
 func TestMailSendGuards(t *testing.T) {
 	t.Parallel()
-	f := sendNewSMTP(t)
-	e := sendNewEnv(t, sendSender(t, f.addr))
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
 	e.h.RecipientPerHour = 2
 	ctx := context.Background()
 	if _, err := e.pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason) VALUES ('gone@example.jp', '5.1.1')`); err != nil {
@@ -426,15 +344,15 @@ func TestMailSendGuards(t *testing.T) {
 	if !errors.Is(last, asynq.SkipRetry) || !strings.Contains(last.Error(), "cap 2") {
 		t.Fatalf("third mail: %v", last)
 	}
-	if n := len(f.messages()); n != 2 {
+	if n := len(f.Messages()); n != 2 {
 		t.Fatalf("%d mails sent, want 2", n)
 	}
 }
 
 func TestMailSendBadTemplateFailsWithItsName(t *testing.T) {
 	t.Parallel()
-	f := sendNewSMTP(t)
-	e := sendNewEnv(t, sendSender(t, f.addr))
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
 	ctx := context.Background()
 	// A form that slipped past config check (written by another tool).
 	if _, err := e.pool.Exec(ctx, `INSERT INTO mail_templates (service_key, kind, locale, subject, text_body)
@@ -446,7 +364,7 @@ func TestMailSendBadTemplateFailsWithItsName(t *testing.T) {
 	if !errors.Is(err, asynq.SkipRetry) || !strings.Contains(err.Error(), "service support: template resolve/ja text") {
 		t.Fatalf("bad template: %v", err)
 	}
-	if ev := e.sendLastEvent(t, tk.ID); ev.Kind != "mail_failed" || e.sendState(t, id).State != ticket.OutboundFailed || len(f.messages()) != 0 {
+	if ev := e.sendLastEvent(t, tk.ID); ev.Kind != "mail_failed" || e.sendState(t, id).State != ticket.OutboundFailed || len(f.Messages()) != 0 {
 		t.Fatalf("event %+v", ev)
 	}
 }
@@ -465,10 +383,10 @@ func TestMailSendBadPayload(t *testing.T) {
 // dashboard shows it), and running it again from there after a fix sends it.
 func TestMailSendArchivedThenRunFromDashboard(t *testing.T) {
 	t.Parallel()
-	f := sendNewSMTP(t)
-	e := sendNewEnv(t, sendSender(t, f.addr))
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
 	_, id := e.sendResolved(t, "taro@example.jp")
-	f.setFault(func(stage string) error {
+	f.SetFault(func(stage, _ string) error {
 		if stage == "rcpt" {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 		}
@@ -479,7 +397,7 @@ func TestMailSendArchivedThenRunFromDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 2, Queues: map[string]int{QueueMailOut: 1},
-		Logger: sendAsynqLog{}, LogLevel: asynq.FatalLevel})
+		Logger: asynqQuiet{}, LogLevel: asynq.FatalLevel})
 	mux := asynq.NewServeMux()
 	e.h.Register(mux)
 	if err := srv.Start(mux); err != nil {
@@ -499,23 +417,16 @@ func TestMailSendArchivedThenRunFromDashboard(t *testing.T) {
 		info, err := insp.GetTaskInfo(QueueMailOut, OutboxTaskID(1))
 		return err == nil && info.State == asynq.TaskStateArchived
 	}, "task archived")
-	f.setFault(nil)
+	f.SetFault(nil)
 	if err := insp.RunTask(QueueMailOut, OutboxTaskID(1)); err != nil {
 		t.Fatal(err)
 	}
 	sendWait(t, func() bool { return e.sendState(t, id).State == ticket.OutboundSent }, "mail sent after the retry")
-	if n := len(f.messages()); n != 1 {
+	if n := len(f.Messages()); n != 1 {
 		t.Fatalf("%d mails", n)
 	}
 }
 
-type sendAsynqLog struct{}
-
-func (sendAsynqLog) Debug(...any) {}
-func (sendAsynqLog) Info(...any)  {}
-func (sendAsynqLog) Warn(...any)  {}
-func (sendAsynqLog) Error(...any) {}
-func (sendAsynqLog) Fatal(...any) {}
 
 func sendWait(t testing.TB, cond func() bool, what string) {
 	t.Helper()

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/contiple/contiple-worker/internal/smtptest"
 )
 
-func newTestSender(t *testing.T, f *fakeSMTP, mod func(*SMTPConfig)) *Sender {
+func newTestSender(t *testing.T, f *smtptest.Server, mod func(*SMTPConfig)) *Sender {
 	t.Helper()
-	cfg := SMTPConfig{Host: "127.0.0.1", Port: f.port(), TLS: "none", Timeout: 5 * time.Second, HELO: "worker.test"}
+	cfg := SMTPConfig{Host: "127.0.0.1", Port: f.Port(), TLS: "none", Timeout: 5 * time.Second, HELO: "worker.test"}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -34,7 +36,7 @@ func numbered(i int) *Message {
 
 func TestSenderReusesOneConnectionForABatch(t *testing.T) {
 	t.Parallel()
-	f := newFakeSMTP(t)
+	f := smtptest.New(t)
 	s := newTestSender(t, f, nil)
 	batch := []*Message{numbered(0), numbered(1), numbered(2), numbered(3)}
 	for i, err := range s.SendBatch(context.Background(), batch) {
@@ -45,14 +47,14 @@ func TestSenderReusesOneConnectionForABatch(t *testing.T) {
 	if err := s.Send(context.Background(), numbered(4)); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(f.messages()); got != 5 {
+	if got := len(f.Messages()); got != 5 {
 		t.Fatalf("server accepted %d messages, want 5", got)
 	}
-	if s.Dials() != 1 || f.sessionCount() != 1 {
-		t.Fatalf("dials %d, sessions %d; want one connection for the batch", s.Dials(), f.sessionCount())
+	if s.Dials() != 1 || f.Sessions() != 1 {
+		t.Fatalf("dials %d, sessions %d; want one connection for the batch", s.Dials(), f.Sessions())
 	}
-	for i, raw := range f.messages() {
-		if !strings.Contains(string(raw), fmt.Sprintf("Message-ID: <ct-%d-abc@example.test>", i+1)) {
+	for i, m := range f.Messages() {
+		if !strings.Contains(string(m.Data), fmt.Sprintf("Message-ID: <ct-%d-abc@example.test>", i+1)) {
 			t.Errorf("message %d has the wrong Message-ID", i)
 		}
 	}
@@ -60,7 +62,7 @@ func TestSenderReusesOneConnectionForABatch(t *testing.T) {
 
 func TestSenderConcurrentSendsShareSessions(t *testing.T) {
 	t.Parallel()
-	f := newFakeSMTP(t)
+	f := smtptest.New(t)
 	s := newTestSender(t, f, func(c *SMTPConfig) { c.MaxIdle = 2 })
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -78,25 +80,25 @@ func TestSenderConcurrentSendsShareSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(f.messages()) != 40 || s.Dials() > 6 {
-		t.Fatalf("accepted %d, dials %d (want 40 over a few sessions)", len(f.messages()), s.Dials())
+	if len(f.Messages()) != 40 || s.Dials() > 6 {
+		t.Fatalf("accepted %d, dials %d (want 40 over a few sessions)", len(f.Messages()), s.Dials())
 	}
 }
 
 func TestSenderRedialsAStaleIdleConnection(t *testing.T) {
 	t.Parallel()
-	f := newFakeSMTP(t)
+	f := smtptest.New(t)
 	s := newTestSender(t, f, nil)
 	if err := s.Send(context.Background(), numbered(0)); err != nil {
 		t.Fatal(err)
 	}
-	f.closeAll() // the server's idle timeout
+	f.CloseAll() // the server's idle timeout
 	time.Sleep(50 * time.Millisecond)
 	if err := s.Send(context.Background(), numbered(1)); err != nil {
 		t.Fatalf("send after the server closed the idle session: %v", err)
 	}
-	if len(f.messages()) != 2 || s.Dials() != 2 {
-		t.Fatalf("accepted %d, dials %d", len(f.messages()), s.Dials())
+	if len(f.Messages()) != 2 || s.Dials() != 2 {
+		t.Fatalf("accepted %d, dials %d", len(f.Messages()), s.Dials())
 	}
 }
 
@@ -115,18 +117,18 @@ func TestSenderClassifiesFailures(t *testing.T) {
 		{"5xx unknown user", "rcpt", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}, false, false, 550},
 		{"5xx at MAIL", "mail", &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "sender refused"}, false, false, 553},
 		{"5xx content", "data", &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected"}, false, false, 554},
-		{"dropped at RCPT", "rcpt", errDrop, true, false, 0},
-		{"dropped after the message", "data", errDrop, true, true, 0},
+		{"dropped at RCPT", "rcpt", smtptest.ErrDrop, true, false, 0},
+		{"dropped after the message", "data", smtptest.ErrDrop, true, true, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeSMTP(t)
-			f.fault = func(stage string) error {
+			f := smtptest.New(t)
+			f.SetFault(func(stage, _ string) error {
 				if stage == tc.stage {
 					return tc.err
 				}
 				return nil
-			}
+			})
 			s := newTestSender(t, f, nil)
 			err := s.Send(context.Background(), numbered(0))
 			var se *SendError
@@ -137,13 +139,11 @@ func TestSenderClassifiesFailures(t *testing.T) {
 				se.MaybeDelivered != tc.maybe || se.Code != tc.code {
 				t.Fatalf("got %+v, want temporary=%v maybe=%v code=%d", se, tc.temporary, tc.maybe, tc.code)
 			}
-			if len(f.messages()) != 0 {
+			if len(f.Messages()) != 0 {
 				t.Fatal("the server kept a refused message")
 			}
 			// The next mail goes through on a fresh or reset session.
-			f.mu.Lock()
-			f.fault = nil
-			f.mu.Unlock()
+			f.SetFault(nil)
 			if err := s.Send(context.Background(), numbered(1)); err != nil {
 				t.Fatalf("after the failure: %v", err)
 			}
@@ -166,14 +166,14 @@ func TestSenderDialFailureIsTemporary(t *testing.T) {
 
 func TestSenderStopsWithTheContext(t *testing.T) {
 	t.Parallel()
-	f := newFakeSMTP(t)
+	f := smtptest.New(t)
 	release := make(chan struct{})
-	f.fault = func(stage string) error {
+	f.SetFault(func(stage, _ string) error {
 		if stage == "rcpt" {
 			<-release
 		}
 		return nil
-	}
+	})
 	defer close(release)
 	s := newTestSender(t, f, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"strings"
@@ -93,7 +94,7 @@ func TestSenderTLSModesAndAuth(t *testing.T) {
 				return &authSession{c: c, got: got}, nil
 			}))
 			srv.Domain = "fake.test"
-			srv.ErrorLog = discardLogger{}
+			srv.ErrorLog = log.New(io.Discard, "", 0)
 			srv.AllowInsecureAuth = mode == "none" // loopback only
 			var l net.Listener
 			var err error
