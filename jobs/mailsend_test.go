@@ -427,7 +427,6 @@ func TestMailSendArchivedThenRunFromDashboard(t *testing.T) {
 	}
 }
 
-
 func sendWait(t testing.TB, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -73,7 +74,7 @@ func (s *Server) SetFault(fn func(stage, arg string) error) {
 // Reject550 is a fault that refuses one recipient permanently.
 func Reject550(address string) func(stage, arg string) error {
 	return func(stage, arg string) error {
-		if stage == "rcpt" && arg == address {
+		if stage == "rcpt" && strings.EqualFold(arg, address) {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
 		}
 		return nil
