@@ -280,7 +280,7 @@ func (d *Dooray) logs(ctx context.Context, project, post dooray.ID) iter.Seq2[do
 }
 
 // newComments returns the task's comments the ticket lacks, oldest first. It
-// reads newest first and stops at the first comment the history holds, so one
+// reads newest first and stops at the first comment brought in before, so one
 // new comment costs one request. Our own comments (by the bot) are skipped:
 // they are in the history as the operator's messages.
 func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post dooray.ID) ([]ticket.DoorayComment, error) {
@@ -297,10 +297,14 @@ func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post door
 		if err != nil {
 			return nil, err
 		}
-		if known[string(lg.ID)] {
-			break
+		kind, isKnown := known[string(lg.ID)]
+		if isKnown && kind != ticket.MessageDoorayOut {
+			break // everything older was brought in before
 		}
-		if (lg.Type != "" && lg.Type != dooray.LogComment) || lg.Creator.MemberID() == bot {
+		// Ours (posted by the bot, or recorded as sent) are in the history as the
+		// operator's messages; reading goes on past them, as a Dooray! user may
+		// have commented just before.
+		if isKnown || (lg.Type != "" && lg.Type != dooray.LogComment) || lg.Creator.MemberID() == bot {
 			continue
 		}
 		out = append(out, ticket.DoorayComment{LogID: string(lg.ID), Author: logAuthor(lg), Body: lg.Body.Content,

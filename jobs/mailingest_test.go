@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -423,5 +425,99 @@ func TestTriggersAssignInSequenceAndSetPriority(t *testing.T) {
 	}
 	if kinds := in.eventKinds(vip.ID); strings.Join(kinds, ",") != "created,assign,trigger,trigger" {
 		t.Errorf("events %v", kinds)
+	}
+}
+
+func TestIngestSameMailTwiceAtOnceMakesOneTicket(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for round := range 5 {
+		in := newIntake(t)
+		// An alias and a direct delivery: two UIDs, one Message-ID, ingested at the same time.
+		raw := mailFrom("alice@example.org", "Help", "body", "Message-ID: <same-1@example.org>")
+		ids, err := in.store.SaveFetched(ctx, in.mailbox.ID, 7, []ticket.Fetched{
+			{UID: 1, Raw: []byte(raw), Size: int64(len(raw))}, {UID: 2, Raw: []byte(raw), Size: int64(len(raw))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes := make([]string, 2)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				res, err := in.h.Ingest(ctx, ids[i])
+				if err != nil {
+					t.Error(err)
+				}
+				outcomes[i] = res.Outcome
+			})
+		}
+		wg.Wait()
+		slices.Sort(outcomes)
+		var n int
+		in.pool.QueryRow(ctx, "SELECT count(*) FROM tickets").Scan(&n)
+		if n != 1 || outcomes[0] != ticket.IngestCreated || outcomes[1] != ticket.IngestDuplicate {
+			t.Fatalf("round %d: %d tickets, outcomes %v", round, n, outcomes)
+		}
+	}
+}
+
+func TestIngestForgedTicketNumberDoesNotJoinAnotherCustomersTicket(t *testing.T) {
+	t.Parallel()
+	in := newIntake(t)
+	alice := in.deliver(mailFrom("alice@example.org", "Alice's problem", "private", "Message-ID: <a1@example.org>"))
+	forged := in.deliver(mailFrom("mallory@evil.example", "hi", "let me in", "Message-ID: <m1@evil.example>",
+		fmt.Sprintf("References: <ct-%d-abcdef@support.example.test>", alice.TicketID)))
+	if forged.TicketID == alice.TicketID || forged.Outcome != ticket.IngestCreated {
+		t.Fatalf("forged token: %+v joined ticket %d", forged, alice.TicketID)
+	}
+	// Alice herself quoting the same token does join.
+	own := in.deliver(mailFrom("alice@example.org", "again", "more", fmt.Sprintf("References: <ct-%d-abcdef@support.example.test>", alice.TicketID)))
+	if own.TicketID != alice.TicketID {
+		t.Errorf("the ticket's own customer: %+v", own)
+	}
+}
+
+func TestIngestBouncesMarkOnlyOurRecipient(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newIntake(t)
+	report := func(failedTo, action, original string) string {
+		return "From: MAILER-DAEMON@mx.example.test\r\nTo: support@example.test\r\nSubject: report\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=r\r\n\r\n--r\r\nContent-Type: text/plain\r\n\r\nx\r\n" +
+			"--r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.test\r\n\r\n" +
+			"Final-Recipient: rfc822; " + failedTo + "\r\nAction: " + action + "\r\nStatus: 5.1.1\r\n" +
+			"--r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <" + original + ">\r\n--r--\r\n"
+	}
+	// Backscatter: a report about a mail we never sent marks nobody.
+	if res := in.deliver(report("victim@example.jp", "failed", "spam@elsewhere.example")); res.Outcome != ticket.IngestBounce || res.TicketID != 0 {
+		t.Errorf("unmatched: %+v", res)
+	}
+	id := in.deliver(mailFrom("cust@example.jp", "q", "q")).TicketID
+	if _, err := in.store.Assign(ctx, id, ticket.Assignment{Operator: "op"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.store.Hold(ctx, id, ticket.Note{Text: "wait"}); err != nil {
+		t.Fatal(err)
+	}
+	var ours string
+	in.pool.QueryRow(ctx, "SELECT mail_message_id FROM outbound_mails WHERE ticket_id = $1", id).Scan(&ours)
+	// A delayed delivery is no failure.
+	if res := in.deliver(report("cust@example.jp", "delayed", ours)); res.Outcome != ticket.IngestIgnored {
+		t.Errorf("delayed: %+v", res)
+	}
+	// A report naming someone else than our recipient marks nobody.
+	if res := in.deliver(report("other@example.jp", "failed", ours)); res.TicketID != id || !strings.Contains(res.Reason, "nothing marked") {
+		t.Errorf("other recipient: %+v", res)
+	}
+	var marked []string
+	rows, _ := in.pool.Query(ctx, "SELECT address FROM failing_addresses ORDER BY address")
+	for rows.Next() {
+		var a string
+		rows.Scan(&a)
+		marked = append(marked, a)
+	}
+	rows.Close()
+	if len(marked) != 0 {
+		t.Errorf("marked as failing: %v", marked)
 	}
 }

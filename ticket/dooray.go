@@ -363,9 +363,19 @@ func (s *Store) DoorayPostLinked(ctx context.Context, postID string) (bool, erro
 	return ok, err
 }
 
-// DoorayKnownLogs returns the Dooray! comment ids ticket id holds already.
-func (s *Store) DoorayKnownLogs(ctx context.Context, ticketID int64) (map[string]bool, error) {
-	return s.doorayLogIDs(ctx, ticketID)
+// DoorayKnownLogs maps the Dooray! comment ids ticket id holds already to the
+// kind of their message: MessageDoorayOut for ours, MessageDoorayIn for
+// comments brought in from Dooray!.
+func (s *Store) DoorayKnownLogs(ctx context.Context, ticketID int64) (map[string]MessageKind, error) {
+	rows, err := s.pool.Query(ctx, `SELECT dooray_log_id, kind FROM ticket_messages WHERE ticket_id = $1 AND dooray_log_id IS NOT NULL`, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]MessageKind{}
+	var id string
+	var kind MessageKind
+	_, err = pgx.ForEachRow(rows, []any{&id, &kind}, func() error { known[id] = kind; return nil })
+	return known, err
 }
 
 // DoorayComment is a comment written in Dooray!.

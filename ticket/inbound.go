@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -260,8 +261,9 @@ func (s *Store) RetryInbound(ctx context.Context, id int64) error {
 
 // Hints are what the channel could read of the ticket a message belongs to.
 type Hints struct {
-	Marker int64   // [CT-n] in the subject: trusted when the sender belongs to ticket n
-	Tokens []int64 // ticket numbers in our own Message-IDs the message answers
+	Marker int64   // [CT-n] in the subject
+	Tokens []int64 // ticket numbers in Message-IDs of ours the message names
+	// (Both count only when the sender belongs to that ticket.)
 	// Tracker is mail sent by Dooray! (a task's mail to an e-mail user coming
 	// back): it joins the ticket of its subject marker as a Dooray! message.
 	Tracker bool
@@ -349,6 +351,15 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 	if in.ticket != nil {
 		return in.replaceFailed(ctx, parseErr)
 	}
+	// Copies of one mail (an alias and a direct delivery, a folder read again)
+	// are ingested one after the other, so the second sees the first.
+	key := in.service + "|" + in.m.ExternalID
+	if in.m.ExternalID == "" {
+		key = in.service + "|" + in.hash
+	}
+	if _, err := in.tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key); err != nil {
+		return IngestResult{}, err
+	}
 	if dup, t, err := in.duplicate(ctx); err != nil || dup {
 		return IngestResult{Outcome: IngestDuplicate, TicketID: t, Reason: "already ingested"}, err
 	}
@@ -363,7 +374,10 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 	if own && from != "" {
 		return IngestResult{Outcome: IngestIgnored, Reason: "mail from our own address " + from}, nil
 	}
-	if in.m.Bounce != nil {
+	if b := in.m.Bounce; b != nil {
+		if len(b.Failed) == 0 {
+			return IngestResult{Outcome: IngestIgnored, Reason: "delivery report without a failed recipient (delayed or relayed)"}, nil
+		}
 		return in.bounce(ctx)
 	}
 	if in.h.Tracker {
@@ -411,26 +425,33 @@ func (in *ingest) thread(ctx context.Context) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range append(candidates, in.h.Tokens...) {
+	for _, c := range candidates {
 		if t, err := in.lockTicket(ctx, c); err != nil || t != nil {
 			return t, err
 		}
 	}
-	if in.h.Marker == 0 {
-		return nil, nil
+	// A ticket number read from a token or the subject is easy to forge: it
+	// counts only when the sender belongs to that ticket.
+	for _, c := range append(slices.Clone(in.h.Tokens), in.h.Marker) {
+		if c == 0 {
+			continue
+		}
+		t, err := in.lockTicket(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if t == nil {
+			continue
+		}
+		var belongs bool
+		err = in.tx.QueryRow(ctx, `SELECT lower($2) = lower(customer_email) OR EXISTS (SELECT 1 FROM ticket_messages
+			WHERE ticket_id = $1 AND kind = 'customer' AND lower(author) = lower($2)) FROM tickets WHERE id = $1`,
+			t.ID, in.m.From.Address).Scan(&belongs)
+		if err != nil || belongs {
+			return t, err
+		}
 	}
-	t, err := in.lockTicket(ctx, in.h.Marker)
-	if err != nil || t == nil {
-		return nil, err
-	}
-	var belongs bool
-	from := strings.ToLower(in.m.From.Address)
-	err = in.tx.QueryRow(ctx, `SELECT lower($2) = lower(customer_email) OR EXISTS (SELECT 1 FROM ticket_messages
-		WHERE ticket_id = $1 AND kind = 'customer' AND lower(author) = $2) FROM tickets WHERE id = $1`, t.ID, from).Scan(&belongs)
-	if err != nil || !belongs {
-		return nil, err
-	}
-	return t, nil
+	return nil, nil
 }
 
 // threadTickets returns the tickets of the messages (the customer's or ours)
@@ -644,37 +665,44 @@ func (in *ingest) replaceFailed(ctx context.Context, parseErr error) (IngestResu
 		insertEvent(ctx, in.tx, *in.ticket, "mail_reprocessed", "channel:email", "", "", map[string]any{"inbound_mail_id": in.id}, in.now)
 }
 
-// bounce matches a delivery report to the mail it bounces, marks that mail
-// and the failed addresses, and notes it in the ticket.
+// bounce matches a delivery report to the mail of ours it bounces, marks that
+// mail's recipient as failing, and notes it in the ticket. A report that
+// matches no mail of ours (backscatter, a forgery) marks nothing: it would
+// silence a customer.
 func (in *ingest) bounce(ctx context.Context) (IngestResult, error) {
 	b := in.m.Bounce
 	ids := append([]string{b.OriginalID}, in.m.ThreadIDs...)
 	var outID, ticketID int64
-	err := in.tx.QueryRow(ctx, `SELECT id, ticket_id FROM outbound_mails WHERE mail_message_id = ANY($1)
-		ORDER BY array_position($1::text[], mail_message_id) LIMIT 1`, ids).Scan(&outID, &ticketID)
+	var recipient string
+	err := in.tx.QueryRow(ctx, `SELECT id, ticket_id, recipient FROM outbound_mails WHERE mail_message_id = ANY($1)
+		ORDER BY array_position($1::text[], mail_message_id) LIMIT 1`, ids).Scan(&outID, &ticketID, &recipient)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return IngestResult{}, err
+	}
+	var reported []string
+	for _, r := range b.Failed {
+		reported = append(reported, strings.ToLower(strings.TrimSpace(r.Address)))
+	}
+	if outID == 0 {
+		return IngestResult{Outcome: IngestBounce, Reason: fmt.Sprintf("delivery report for no mail of ours (failed: %v); nothing marked", reported)}, nil
 	}
 	var failed []string
 	for _, r := range b.Failed {
 		addr := strings.ToLower(strings.TrimSpace(r.Address))
-		if addr == "" {
+		if !strings.EqualFold(addr, recipient) {
 			continue
 		}
 		failed = append(failed, addr)
 		reason := strings.TrimSpace(r.Status + " " + r.Diagnostic)
-		var tid *int64
-		if ticketID != 0 {
-			tid = &ticketID
-		}
 		if _, err := in.tx.Exec(ctx, `INSERT INTO failing_addresses (address, reason, ticket_id, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (address) DO UPDATE SET reason = $2, ticket_id = coalesce($3, failing_addresses.ticket_id), created_at = $4`,
-			addr, reason, tid, in.now); err != nil {
+			ON CONFLICT (address) DO UPDATE SET reason = $2, ticket_id = $3, created_at = $4`,
+			addr, reason, ticketID, in.now); err != nil {
 			return IngestResult{}, err
 		}
 	}
-	if outID == 0 {
-		return IngestResult{Outcome: IngestBounce, Reason: fmt.Sprintf("delivery report for no mail of ours; failing addresses %v", failed)}, nil
+	if len(failed) == 0 {
+		return IngestResult{Outcome: IngestBounce, TicketID: ticketID,
+			Reason: fmt.Sprintf("delivery report names %v, not the recipient %s of our mail; nothing marked", reported, recipient)}, nil
 	}
 	if _, err := in.tx.Exec(ctx, `UPDATE outbound_mails SET last_error = $2 WHERE id = $1`,
 		outID, "bounced: "+strings.Join(failed, ", ")); err != nil {
