@@ -266,6 +266,11 @@ func (d *Dooray) Escalate(ctx context.Context, linkID int64) error {
 		return err
 	}
 	project := dooray.ID(e.ProjectID)
+	if retried, _ := asynq.GetRetryCount(ctx); retried > 0 && e.UncertainAt == nil {
+		// An earlier run may have died between creating the task and recording
+		// it: look wider, among the bot's tasks created since the escalation.
+		e.UncertainAt = &e.CreatedAt
+	}
 	for creates := 0; ; creates++ {
 		if err := d.settle(ctx, e.UncertainAt); err != nil {
 			return err
@@ -299,7 +304,8 @@ func (d *Dooray) Escalate(ctx context.Context, linkID int64) error {
 			return d.recordTask(ctx, e, post)
 		case dooray.IsAmbiguous(err):
 			log.WarnContext(ctx, "dooray task create: outcome unknown; will look it up", "err", err)
-			if rerr := d.store.DoorayEvent(ctx, e.TicketID, ticket.EventDoorayOutcomeUnknown, d.cfg.Actor,
+			// Recorded even when ctx is ending: the next run must know to look wider.
+			if rerr := d.store.DoorayEvent(context.WithoutCancel(ctx), e.TicketID, ticket.EventDoorayOutcomeUnknown, d.cfg.Actor,
 				map[string]any{"operation": "create task", "dooray_link_id": linkID, "error": err.Error()}); rerr != nil {
 				return rerr
 			}
@@ -444,7 +450,7 @@ func (d *Dooray) Comment(ctx context.Context, messageID int64) error {
 			d.log.InfoContext(ctx, "dooray comment posted", "ticket_id", o.TicketID, "message_id", messageID, "dooray_post_id", post)
 			return d.store.DoorayCommentSent(ctx, messageID, string(id), d.cfg.Actor)
 		case dooray.IsAmbiguous(err):
-			if rerr := d.store.DoorayEvent(ctx, o.TicketID, ticket.EventDoorayOutcomeUnknown, d.cfg.Actor,
+			if rerr := d.store.DoorayEvent(context.WithoutCancel(ctx), o.TicketID, ticket.EventDoorayOutcomeUnknown, d.cfg.Actor,
 				map[string]any{"operation": "create comment", "message_id": messageID, "error": err.Error()}); rerr != nil {
 				return rerr
 			}

@@ -118,7 +118,7 @@ func (d *Dooray) SyncProject(ctx context.Context, projectID string) (DooraySyncS
 		for _, p := range fresh {
 			if l, ok := links[string(p.ID)]; ok {
 				st.Linked++
-				applied, err := d.applyPost(ctx, l, p)
+				applied, err := d.applyPost(ctx, l, p, false)
 				if err != nil {
 					d.log.WarnContext(ctx, "dooray sync of a task failed", "ticket_id", l.TicketID, "dooray_post_id", p.ID, "err", err)
 					failed = errors.Join(failed, err)
@@ -182,7 +182,7 @@ func (d *Dooray) SyncPost(ctx context.Context, projectID, postID string) error {
 	if err != nil {
 		return d.fail(ctx, l.TicketID, "dooray sync: read task "+postID, err, map[string]any{"post_id": postID})
 	}
-	_, err = d.applyPost(ctx, l, p)
+	_, err = d.applyPost(ctx, l, p, true)
 	if err != nil {
 		return d.fail(ctx, l.TicketID, "dooray sync: task "+postID, err, map[string]any{"post_id": postID})
 	}
@@ -190,8 +190,10 @@ func (d *Dooray) SyncPost(ctx context.Context, projectID, postID string) error {
 }
 
 // applyPost applies what a read of the task showed, fetching its new comments
-// when it changed since the last sync. It reports whether anything was new.
-func (d *Dooray) applyPost(ctx context.Context, l ticket.DoorayLink, p dooray.Post) (bool, error) {
+// when it changed since the last sync, or always when a webhook hinted at it
+// (updatedAt has whole seconds, and a comment may not move it at all). It
+// reports whether anything was new.
+func (d *Dooray) applyPost(ctx context.Context, l ticket.DoorayLink, p dooray.Post, hinted bool) (bool, error) {
 	if l.WorkflowClass == ticket.DoorayDeleted {
 		return false, nil
 	}
@@ -205,7 +207,7 @@ func (d *Dooray) applyPost(ctx context.Context, l ticket.DoorayLink, p dooray.Po
 	if err != nil {
 		return false, err
 	}
-	if !p.UpdatedAt.After(l.SyncedAt) && class == l.WorkflowClass {
+	if !hinted && !p.UpdatedAt.After(l.SyncedAt) && class == l.WorkflowClass {
 		return false, nil // seen before (a poll's overlap, a repeated hint)
 	}
 	comments, err := d.newComments(ctx, l, p.ID)

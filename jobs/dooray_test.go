@@ -747,3 +747,35 @@ func TestRetryDelay(t *testing.T) {
 		t.Errorf("default: %v", d)
 	}
 }
+
+// A Dooray! user comments, then our operator's comment is posted before the
+// next sync: the sync must read past ours and bring the user's in.
+func TestDoorayCommentWrittenBeforeOursIsNotLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newDoorayEnv(t, doorayEnvOpts{})
+	id, post := e.transferred(t)
+	if err := e.h.SyncPost(ctx, e.fake.ProjectID(), post); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.fake.AddComment(e.fake.ProjectID(), post, "user comment before ours"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.DoorayComment(ctx, id, ticket.Note{Text: "operator comment", Actor: "sato"}); err != nil {
+		t.Fatal(err)
+	}
+	var mid int64
+	if err := e.pool.QueryRow(ctx, `SELECT id FROM ticket_messages WHERE ticket_id = $1 AND kind = 'dooray_out'`, id).Scan(&mid); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.Comment(ctx, mid); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.SyncPost(ctx, e.fake.ProjectID(), post); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(e.conversation(t, id), " | ")
+	if !strings.Contains(got, "dooray_in:user comment before ours") || strings.Count(got, "operator comment") != 1 {
+		t.Errorf("conversation: %s", got)
+	}
+}

@@ -258,6 +258,10 @@ func (s *Store) Escalate(ctx context.Context, id int64, e Escalation) (Ticket, e
 		var linkID int64
 		if err := c.tx.QueryRow(ctx, `INSERT INTO dooray_links (ticket_id, escalation_message_id, project_id, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $4) RETURNING id`, id, msgID, e.ProjectID, c.now).Scan(&linkID); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.ConstraintName == "dooray_links_one_pending_idx" {
+				return nil, inputf("ticket %d is already being escalated: its Dooray! task is on the way (see the dooray queue)", id)
+			}
 			return nil, err
 		}
 		if _, err := c.outbox(ctx, OutboxDoorayEscalate, map[string]int64{"dooray_link_id": linkID}); err != nil {

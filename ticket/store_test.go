@@ -309,3 +309,26 @@ func TestMaskAndUnmask(t *testing.T) {
 		t.Fatalf("keyless unmask: %v", err)
 	}
 }
+
+func TestSecondEscalationWaitsForTheFirstTask(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := newStore(t, nil)
+	tk := mustCreate(t, s)
+	if _, err := s.Assign(ctx, tk.ID, ticket.Assignment{Operator: "kim"}); err != nil {
+		t.Fatal(err)
+	}
+	esc := ticket.Escalation{ProjectID: "1", Content: "please look", Actor: "kim"}
+	if _, err := s.Escalate(ctx, tk.ID, esc); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, pool)
+	_, err := s.Escalate(ctx, tk.ID, esc)
+	var in *ticket.InputError
+	if !errors.As(err, &in) || !strings.Contains(err.Error(), "already being escalated") {
+		t.Fatalf("second escalation: %v", err)
+	}
+	if after := snapshot(t, pool); after != before {
+		t.Error("the refused escalation changed the database")
+	}
+}
