@@ -26,11 +26,11 @@ bench: services
 	$(WITH_ENV) $(GO) test -run '^$$' -bench . -benchtime 2s -count 5 -timeout 60m ./... | tee bench.out
 	@echo && $(GO) run ./internal/benchtable < bench.out | tee bench.txt
 
-demo: services build
-	$(WITH_ENV) export CONTIPLE_DASHBOARD_PASSWORD=$${CONTIPLE_DASHBOARD_PASSWORD:-demo} && \
-	  bin/contiple-worker migrate && \
-	  echo "dashboard: http://127.0.0.1:8080/monitoring/ (user admin, password $$CONTIPLE_DASHBOARD_PASSWORD)" && \
-	  bin/contiple-worker serve --config config.example.yaml
+# The life of three tickets told as it happens (mail in, hold, reply, Dooray! by
+# webhook and by poll, resolve, complete) against the local services and a Dooray!
+# fake; then the dashboard and the API until Ctrl-C. See bin/contiple-worker demo --help.
+demo: build services
+	$(WITH_ENV) bin/contiple-worker demo
 
 clean-services:
 	$(SERVICES) down

@@ -140,8 +140,15 @@ func (p *MailPoll) Cycle(ctx context.Context, mi MailboxIntake, src mailSource) 
 		}
 		mb.LastUID = 0
 	}
-	if err := p.ack(ctx, mi, mb.ID, v, src); err != nil {
-		return 0, err
+	// A mailbox that refuses the acknowledgement (a full target folder, a
+	// refused MOVE) must not stop intake: the mails stay unacknowledged and are
+	// tried again next cycle, and the failure shows as the mailbox's error.
+	ackErr := p.ack(ctx, mi, mb.ID, v, src)
+	if ackErr != nil {
+		p.Log.Warn("mailbox acknowledgement failed; intake goes on", "mailbox", mi.Name, "err", ackErr)
+		if email.IsTemporary(ackErr) && ctx.Err() == nil {
+			return 0, ackErr // the connection is gone: dial again
+		}
 	}
 	stored := 0
 	var batch []ticket.Fetched
@@ -170,6 +177,9 @@ func (p *MailPoll) Cycle(ctx context.Context, mi MailboxIntake, src mailSource) 
 	}
 	if stored > 0 {
 		p.Log.Info("mail fetched", "mailbox", mi.Name, "stored", stored)
+	}
+	if err == nil {
+		err = ackErr
 	}
 	return stored, err
 }
@@ -253,25 +263,47 @@ func (p *MailPoll) watchHeld(ctx context.Context, rdb redis.UniversalClient, key
 	if poll <= 0 {
 		poll = 30 * time.Second
 	}
+	// The lease is renewed on a ticker while held, so a long cycle (a first
+	// import) never lets a second worker in; losing it stops this watcher.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		t := time.NewTicker(leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			renewed, err := rdb.Eval(ctx, `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
+				[]string{key}, owner, leaseTTL.Milliseconds()).Int()
+			if err == nil && renewed == 0 {
+				err = errLeaseLost
+			}
+			if err != nil && ctx.Err() == nil {
+				cancel(err)
+				return
+			}
+		}
+	}()
 	for {
-		renewed, err := rdb.Eval(ctx, `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
-			[]string{key}, owner, leaseTTL.Milliseconds()).Int()
-		if err != nil {
-			return err
-		}
-		if renewed == 0 {
-			return errLeaseLost
-		}
 		stored, err := p.Cycle(ctx, mi, src)
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			return cause
+		}
 		if err != nil {
 			return err
 		}
 		_ = p.fail(ctx, mi, nil)
-		wait := min(poll, leaseTTL/3)
+		wait := poll
 		if stored > 0 {
 			wait = time.Second // acknowledge soon what is being ingested now
 		}
 		if err := src.Wait(ctx, wait); err != nil {
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+				return cause
+			}
 			return err
 		}
 	}
