@@ -4,23 +4,21 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/mail"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
 
 	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/dooray/dooraytest"
+	"github.com/contiple/contiple-worker/internal/smtptest"
 	"github.com/contiple/contiple-worker/internal/testenv"
 	"github.com/contiple/contiple-worker/ticket"
 )
@@ -385,8 +383,9 @@ func (c *storyChecks) outboundByMessageID(messageID string) (ticket.OutboundMail
 // dashboard's "run" button does) sends the mail, once.
 func testDemoMailRefused(t *testing.T) {
 	refused := "refused-" + demoRandomHex(4) + "@example.test"
-	srv := newDemoRefusingSMTP(t, refused)
-	w := newStoryWorld(t, srv.addr)
+	srv := smtptest.New(t) // answers 550 for the refused address until the cause is fixed
+	srv.SetFault(smtptest.Reject550(refused))
+	w := newStoryWorld(t, srv.Addr)
 	ctx := context.Background()
 	s := &story{w: w, timeout: 90 * time.Second, say: func(line string) { t.Log(line) }, http: &http.Client{Timeout: 20 * time.Second}}
 
@@ -445,11 +444,11 @@ func testDemoMailRefused(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"`+archived.ID+`"`) {
 		t.Errorf("dashboard archived tasks: %d %s", resp.StatusCode, body)
 	}
-	if n := len(srv.accepted()); n != 0 {
+	if n := len(mailsTo(srv, refused)); n != 0 {
 		t.Fatalf("%d mails accepted while the address was refused", n)
 	}
 
-	srv.accept() // the cause is fixed: the mailbox exists now
+	srv.SetFault(nil) // the cause is fixed: the mailbox exists now
 	if err := insp.RunTask("mail_out", archived.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +461,7 @@ func testDemoMailRefused(t *testing.T) {
 	if out.Attempts != 2 {
 		t.Errorf("attempts %d, want 2", out.Attempts)
 	}
-	got := srv.accepted()
+	got := mailsTo(srv, refused)
 	if len(got) != 1 {
 		t.Fatalf("%d mails accepted, want 1", len(got))
 	}
@@ -481,73 +480,3 @@ func testDemoMailRefused(t *testing.T) {
 		t.Errorf("no mail_sent event: %+v", ev)
 	}
 }
-
-// demoRefusingSMTP is an in-process SMTP server that answers 550 to RCPT TO of
-// one address until accept is called, and keeps what it accepts.
-type demoRefusingSMTP struct {
-	addr    string
-	refused string
-
-	mu       sync.Mutex
-	open     bool
-	messages [][]byte
-}
-
-func newDemoRefusingSMTP(t *testing.T, refused string) *demoRefusingSMTP {
-	t.Helper()
-	m := &demoRefusingSMTP{refused: refused}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &demoSMTPSession{m: m}, nil }))
-	srv.Domain = "smtp.example.test"
-	srv.ErrorLog = demoSMTPLog{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.addr = l.Addr().String()
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return m
-}
-
-func (m *demoRefusingSMTP) accept() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.open = true
-}
-
-func (m *demoRefusingSMTP) accepted() [][]byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.messages)
-}
-
-type demoSMTPSession struct{ m *demoRefusingSMTP }
-
-func (s *demoSMTPSession) Reset()                               {}
-func (s *demoSMTPSession) Logout() error                        { return nil }
-func (s *demoSMTPSession) Mail(string, *smtp.MailOptions) error { return nil }
-
-func (s *demoSMTPSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	if strings.EqualFold(to, s.m.refused) && !s.m.open {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"}
-	}
-	return nil
-}
-
-func (s *demoSMTPSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	s.m.messages = append(s.m.messages, b)
-	return nil
-}
-
-type demoSMTPLog struct{}
-
-func (demoSMTPLog) Printf(string, ...any) {}
-func (demoSMTPLog) Println(...any)        {}
