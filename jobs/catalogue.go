@@ -1,9 +1,13 @@
 package jobs
 
 import (
+	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contiple/contiple-worker/ticket"
 )
@@ -29,6 +33,15 @@ const (
 
 // Queues are the queues a server works on, with their weights.
 var Queues = map[string]int{QueueMailOut: 4, QueueMailIn: 4, QueueDooray: 2, QueueDefault: 1}
+
+// PublishQueues makes every queue visible in the dashboard, even before its
+// first task: asynq lists a queue only once a task was enqueued to it (and its
+// client remembers having done so, so a Redis that lost its data would show
+// none). asynq:queues is asynq's set of queue names (base.AllQueues, stable
+// since v0.1).
+func PublishQueues(ctx context.Context, rdb redis.UniversalClient) error {
+	return rdb.SAdd(ctx, "asynq:queues", slices.Collect(maps.Keys(Queues))).Err()
+}
 
 // QueueFor is the queue of a task type.
 func QueueFor(taskType string) string {

@@ -12,26 +12,30 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 )
 
 // Relay moves outbox rows into asynq. It wakes on NOTIFY contiple_outbox and
 // sweeps every Interval anyway (a missed notification, a row written while it
 // was down). Several relays may run at once: rows are claimed with SKIP LOCKED.
 //
-// With an Inspector it also reconciles: a row enqueued a while ago whose task
-// no worker has finished (see OutboxDone) and that Redis no longer holds is
-// enqueued again, so work lost with Redis's data is not lost for good.
+// With Redis and an Inspector it also reconciles: when Redis has lost its data
+// (a flush, a failover without persistence: the sentinel key is gone), every
+// row whose task no worker finished (see OutboxDone) and that Redis no longer
+// holds is enqueued again. A task an operator deleted in the dashboard is not
+// brought back: deleting leaves the sentinel.
 type Relay struct {
 	Pool      *pgxpool.Pool
 	Client    *asynq.Client
-	Inspector *asynq.Inspector // nil: no reconciliation
+	Inspector *asynq.Inspector      // nil: no reconciliation
+	Redis     redis.UniversalClient // nil: no reconciliation
 	Log       *slog.Logger
 	Interval  time.Duration // sweep; 0 = 5s
 	Batch     int           // rows per transaction; 0 = 100
-	// LostAfter is how long an unfinished task may be missing from Redis
-	// before it is enqueued again; 0 = 2 minutes.
-	LostAfter time.Duration
 }
+
+// sentinelKey lives in Redis as long as Redis keeps its data.
+const sentinelKey = "contiple:redis:sentinel"
 
 // Run relays until ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
@@ -42,14 +46,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	go r.listen(ctx, wake)
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
-	lastReconcile := time.Now()
 	for {
-		if r.Inspector != nil && time.Since(lastReconcile) >= r.lostAfter()/2 {
-			lastReconcile = time.Now()
-			if n, err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
+		if r.Inspector != nil && r.Redis != nil {
+			if err := r.reconcileIfLost(ctx); err != nil && ctx.Err() == nil {
 				r.Log.Error("outbox reconcile", "err", err)
-			} else if n > 0 {
-				r.Log.Warn("outbox tasks lost from Redis were enqueued again", "count", n)
 			}
 		}
 		for {
@@ -173,44 +173,65 @@ func (r *Relay) enqueue(ctx context.Context, rows []outboxRow) ([]int64, error) 
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 
-func (r *Relay) lostAfter() time.Duration {
-	if r.LostAfter <= 0 {
-		return 2 * time.Minute
+// reconcileIfLost reconciles when the sentinel is missing: Redis lost its
+// data since the last look (or this is its first use, when there is nothing
+// to bring back). The sentinel is set again only once that succeeded.
+func (r *Relay) reconcileIfLost(ctx context.Context) error {
+	n, err := r.Redis.Exists(ctx, sentinelKey).Result()
+	if err != nil || n == 1 {
+		return err
 	}
-	return r.LostAfter
+	r.Log.Warn("Redis has no sentinel: it lost its data (or is new); enqueuing again the outbox tasks it no longer holds")
+	if err := PublishQueues(ctx, r.Redis); err != nil {
+		return err
+	}
+	again, err := r.Reconcile(ctx)
+	if err != nil {
+		return err
+	}
+	if again > 0 {
+		r.Log.Warn("outbox tasks lost with Redis's data were enqueued again", "count", again)
+	}
+	return r.Redis.Set(ctx, sentinelKey, time.Now().UTC().Format(time.RFC3339), 0).Err()
 }
 
-// Reconcile enqueues again the rows (enqueued between a week and LostAfter
-// ago) whose tasks no worker finished and Redis does not hold. It returns how
-// many it enqueued again.
+// Reconcile enqueues again every row (enqueued in the last 30 days, longer
+// than a task's whole retry schedule) whose task no worker finished and Redis
+// does not hold. It returns how many it enqueued again.
 func (r *Relay) Reconcile(ctx context.Context) (int, error) {
-	rows, err := r.Pool.Query(ctx, `SELECT id, kind, payload FROM outbox
-		WHERE enqueued_at IS NOT NULL AND done_at IS NULL
-		  AND enqueued_at < now() - make_interval(secs => $1) AND enqueued_at > now() - interval '7 days'
-		ORDER BY id LIMIT 1000`, r.lostAfter().Seconds())
-	if err != nil {
-		return 0, err
-	}
-	unfinished, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
-		var o outboxRow
-		return o, row.Scan(&o.id, &o.kind, &o.payload)
-	})
-	if err != nil {
-		return 0, err
-	}
-	var lost []outboxRow
-	for _, o := range unfinished {
-		_, err := r.Inspector.GetTaskInfo(QueueFor(o.kind), OutboxTaskID(o.id))
-		switch {
-		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			r.Log.Warn("outbox task missing from Redis: enqueuing it again", "outbox_id", o.id, "task_type", o.kind)
-			lost = append(lost, o)
-		case err != nil:
-			return 0, err
+	again := 0
+	for after := int64(0); ; {
+		rows, err := r.Pool.Query(ctx, `SELECT id, kind, payload FROM outbox
+			WHERE enqueued_at IS NOT NULL AND done_at IS NULL AND enqueued_at > now() - interval '30 days' AND id > $1
+			ORDER BY id LIMIT 500`, after)
+		if err != nil {
+			return again, err
 		}
+		unfinished, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
+			var o outboxRow
+			return o, row.Scan(&o.id, &o.kind, &o.payload)
+		})
+		if err != nil || len(unfinished) == 0 {
+			return again, err
+		}
+		var lost []outboxRow
+		for _, o := range unfinished {
+			_, err := r.Inspector.GetTaskInfo(QueueFor(o.kind), OutboxTaskID(o.id))
+			switch {
+			case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+				r.Log.Warn("outbox task missing from Redis: enqueuing it again", "outbox_id", o.id, "task_type", o.kind)
+				lost = append(lost, o)
+			case err != nil:
+				return again, err
+			}
+		}
+		done, err := r.enqueue(ctx, lost)
+		again += len(done)
+		if err != nil {
+			return again, err
+		}
+		after = unfinished[len(unfinished)-1].id
 	}
-	done, err := r.enqueue(ctx, lost)
-	return len(done), err
 }
 
 // OutboxDone is task middleware that records in the outbox when the worker has

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contiple/contiple-worker/internal/testenv"
 	"github.com/contiple/contiple-worker/ticket"
@@ -129,41 +131,59 @@ func TestRelayIsWokenByNotify(t *testing.T) {
 }
 
 // TestRelayReconcilesTasksLostFromRedis: Redis loses its data after the relay
-// marked a row enqueued. The reconciler finds the task missing and enqueues it
-// again; a row whose task a worker finished is left alone.
+// marked rows enqueued. The relay notices (no sentinel) and enqueues again the
+// task no worker finished; a task an operator deleted while Redis kept its
+// data stays deleted.
 func TestRelayReconcilesTasksLostFromRedis(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r, s, insp := newRelay(t)
 	r.Inspector = insp
-	resolved(t, s)
-	resolved(t, s)
-	if n, err := r.Drain(ctx); err != nil || n != 2 {
+	redisOpt := r.redisOpt.(asynq.RedisClientOpt)
+	r.Redis = redis.NewClient(&redis.Options{Addr: redisOpt.Addr, Password: redisOpt.Password, DB: redisOpt.DB})
+	defer r.Redis.Close()
+	for range 3 {
+		resolved(t, s)
+	}
+	if n, err := r.Drain(ctx); err != nil || n != 3 {
 		t.Fatalf("drain %d %v", n, err)
 	}
-	// Nothing is lost yet: both tasks are pending.
-	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET enqueued_at = now() - interval '5 minutes'"); err != nil {
+	if err := r.reconcileIfLost(ctx); err != nil { // first look: sets the sentinel, everything is in Redis
 		t.Fatal(err)
 	}
-	if n, err := r.Reconcile(ctx); err != nil || n != 0 {
-		t.Fatalf("reconcile with tasks in Redis: %d %v", n, err)
+	var ids []int64
+	rows, _ := r.Pool.Query(ctx, "SELECT id FROM outbox ORDER BY id")
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
 	}
-	// Redis loses everything; a worker had finished the first row.
-	for _, id := range pendingIDs(t, insp) {
-		if err := insp.DeleteTask(QueueMailOut, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET done_at = now() WHERE id = (SELECT min(id) FROM outbox)"); err != nil {
+	rows.Close()
+	// An operator deletes the first task in the dashboard: nothing brings it back.
+	if err := insp.DeleteTask(QueueMailOut, OutboxTaskID(ids[0])); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := r.Reconcile(ctx); err != nil || n != 1 {
-		t.Fatalf("reconcile after the loss: %d %v", n, err)
+	if err := r.reconcileIfLost(ctx); err != nil {
+		t.Fatal(err)
 	}
-	var second int64
-	r.Pool.QueryRow(ctx, "SELECT max(id) FROM outbox").Scan(&second)
-	if ids := pendingIDs(t, insp); len(ids) != 1 || ids[0] != OutboxTaskID(second) {
-		t.Errorf("pending after reconcile: %v, want only %s", ids, OutboxTaskID(second))
+	if got := pendingIDs(t, insp); len(got) != 2 {
+		t.Fatalf("after an operator's delete: pending %v", got)
+	}
+	// A worker finished the second; then Redis loses everything.
+	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET done_at = now() WHERE id = $1", ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Redis.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.reconcileIfLost(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := pendingIDs(t, insp)
+	slices.Sort(got)
+	want := []string{OutboxTaskID(ids[0]), OutboxTaskID(ids[2])}
+	if !slices.Equal(got, want) {
+		t.Errorf("pending after Redis lost its data: %v, want %v (unfinished ones, deleted or not)", got, want)
 	}
 }
 

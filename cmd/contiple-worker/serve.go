@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -84,10 +82,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	// asynq lists a queue only once a task has been enqueued to it; operators
-	// should see every queue from the start. asynq:queues is asynq's set of
-	// queue names (base.AllQueues, stable since v0.1).
-	if err := rdb.SAdd(ctx, "asynq:queues", slices.Collect(maps.Keys(jobs.Queues))).Err(); err != nil {
+	if err := jobs.PublishQueues(ctx, rdb); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	client := asynq.NewClient(redisOpt)
@@ -154,7 +149,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	defer stop()
 	inspector := asynq.NewInspector(redisOpt)
 	defer inspector.Close()
-	relay := &jobs.Relay{Pool: pool, Client: client, Inspector: inspector, Log: log.With("component", "relay")}
+	relay := &jobs.Relay{Pool: pool, Client: client, Inspector: inspector, Redis: rdb, Log: log.With("component", "relay")}
 	wg.Go(func() { relay.Run(runCtx) })
 	wg.Go(func() { poll.RunIDLE(runCtx, rdb) })
 	scheduler := asynq.NewScheduler(redisOpt, &asynq.SchedulerOpts{Logger: asynqLogger{log.With("component", "scheduler")}})
