@@ -246,3 +246,30 @@ func TestOutboxDoneRecordsFinishedTasks(t *testing.T) {
 		t.Errorf("finished rows %v, want %v (the one to retry is not finished)", done, ids[:2])
 	}
 }
+
+// TestOnceRunsAPeriodicTaskOncePerInterval: the schedulers of three worker
+// processes enqueue the same poll; one run goes through. Other tasks pass.
+func TestOnceRunsAPeriodicTaskOncePerInterval(t *testing.T) {
+	t.Parallel()
+	opt, err := redis.ParseURL(testenv.NewRedisDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	periodic := Schedule(map[string]MailboxIntake{"support": {Name: "support", Poll: time.Hour}}, 0)
+	runs := 0
+	h := Once(rdb, periodic)(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { runs++; return nil }))
+	task, _ := NewMailPollTask("support", time.Hour)
+	for range 3 {
+		if err := h.ProcessTask(context.Background(), task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, _ := NewMailPollTask("sales", time.Hour)
+	h.ProcessTask(context.Background(), other)
+	h.ProcessTask(context.Background(), other)
+	if runs != 3 {
+		t.Errorf("%d runs, want 1 of the periodic poll and 2 of the unscheduled one", runs)
+	}
+}

@@ -1,17 +1,19 @@
 package jobs
 
 import (
+	"context"
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // Periodic is a task the scheduler enqueues on a fixed interval. Every worker
-// process runs the scheduler; the tasks are unique for one interval, so N
-// processes still enqueue each one once.
+// process runs the scheduler; Once lets one run through per interval.
 type Periodic struct {
 	Every time.Duration
 	Task  *asynq.Task
@@ -42,4 +44,34 @@ func Schedule(mailboxes map[string]MailboxIntake, doorayEvery time.Duration) []P
 		out = append(out, Periodic{Every: every, Task: task, Opts: opts})
 	}
 	return out
+}
+
+// Once is task middleware that lets one run of each periodic task through per
+// interval, whichever of the worker processes' schedulers enqueued it: asynq's
+// Unique lock ends when a task completes, so a quick task would otherwise run
+// once per process per interval (N IMAP logins, N Dooray! polls).
+func Once(rdb redis.UniversalClient, periodic []Periodic) asynq.MiddlewareFunc {
+	every := map[string]time.Duration{}
+	for _, p := range periodic {
+		every[p.Task.Type()+" "+string(p.Task.Payload())] = p.Every
+	}
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			id := t.Type() + " " + string(t.Payload())
+			d, ok := every[id]
+			if !ok {
+				return next.ProcessTask(ctx, t)
+			}
+			sum := sha256.Sum256([]byte(id))
+			key := fmt.Sprintf("contiple:periodic:%x:%d", sum[:8], time.Now().UnixNano()/int64(d))
+			first, err := rdb.SetNX(ctx, key, 1, 2*d).Result()
+			if err != nil {
+				return err
+			}
+			if !first {
+				return nil // another process ran this interval's
+			}
+			return next.ProcessTask(ctx, t)
+		})
+	}
 }

@@ -119,20 +119,23 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer sender.Close()
+	var doorayEvery time.Duration // 0: Dooray! is off, nothing to poll
+	if cfg.Dooray.BaseURL != "" {
+		doorayEvery = cfg.Dooray.SyncInterval.Std()
+	}
+	periodic := jobs.Schedule(intake, doorayEvery)
 	mux := asynq.NewServeMux()
-	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log))
+	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), jobs.Once(rdb, periodic))
 	poll.Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
-	var doorayEvery time.Duration
 	if cfg.Dooray.BaseURL != "" {
 		dc, err := newDoorayClient(cfg, dooray.NewRedisLimiter(rdb, "", dooray.LimiterConfig{}), log, metrics.DoorayWait)
 		if err != nil {
 			return err
 		}
-		doorayEvery = cfg.Dooray.SyncInterval.Std()
 		jobs.NewDooray(jobs.DoorayConfig{Store: store, Client: dc, Queue: client, Log: log.With("component", "dooray"),
 			BotMemberID: cfg.Dooray.BotMemberID, SyncInterval: doorayEvery}).Register(mux)
 	} else {
@@ -153,7 +156,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	wg.Go(func() { relay.Run(runCtx) })
 	wg.Go(func() { poll.RunIDLE(runCtx, rdb) })
 	scheduler := asynq.NewScheduler(redisOpt, &asynq.SchedulerOpts{Logger: asynqLogger{log.With("component", "scheduler")}})
-	for _, p := range jobs.Schedule(intake, doorayEvery) {
+	for _, p := range periodic {
 		if _, err := scheduler.Register(p.Spec(), p.Task, p.Opts...); err != nil {
 			return fmt.Errorf("scheduler: %w", err)
 		}
