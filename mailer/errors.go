@@ -50,12 +50,18 @@ func IsPermanent(err error) bool { return err != nil && !IsTemporary(err) }
 
 // classify turns a go-mail error of one message into a *SendError.
 func classify(err error, ctx context.Context) *SendError {
-	if ctx.Err() != nil {
-		return &SendError{Stage: "conn", Temporary: true, Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
-	}
 	var ge *gomail.SendError
 	if !errors.As(err, &ge) {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
 		return &SendError{Stage: "conn", Temporary: true, Err: err}
+	}
+	if ctx.Err() != nil {
+		// Cut off by the context: temporary, but if the message was already
+		// out (waiting for the reply to its end) it may have been delivered.
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		return &SendError{Stage: "conn", Temporary: true, MaybeDelivered: ge.Reason == gomail.ErrSMTPDataClose, Err: err}
 	}
 	se := &SendError{Code: ge.ErrorCode(), Enhanced: ge.EnhancedStatusCode(), Err: err}
 	switch ge.Reason {
