@@ -14,6 +14,7 @@ import (
 
 	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/internal/testenv"
+	"github.com/contiple/contiple-worker/mailer"
 	"github.com/contiple/contiple-worker/ticket"
 )
 
@@ -519,5 +520,30 @@ func TestIngestBouncesMarkOnlyOurRecipient(t *testing.T) {
 	rows.Close()
 	if len(marked) != 0 {
 		t.Errorf("marked as failing: %v", marked)
+	}
+}
+
+// The answer comes in the customer's language, whatever the service's.
+func TestReplyInTheCustomersLanguage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newIntake(t) // a Japanese service
+	o := NewOutbound(in.store)
+	for _, c := range []struct{ from, body, want string }{
+		{"kim@example.kr", "주문한 상품이 아직 도착하지 않았습니다.", "ko"},
+		{"john@example.com", "My order has not arrived yet, could you check?", "en"},
+		{"sato@example.jp", "注文した商品がまだ届きません。", "ja"},
+	} {
+		id := in.deliver(mailFrom(c.from, "order", c.body)).TicketID
+		if _, err := in.store.Assign(ctx, id, ticket.Assignment{Operator: "op"}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := o.Preview(ctx, id, mailer.KindResolve, "ok")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Locale != c.want {
+			t.Errorf("%s: mail in %q, want %q", c.from, p.Locale, c.want)
+		}
 	}
 }

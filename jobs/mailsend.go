@@ -229,7 +229,8 @@ func composeMail(r *mailer.Renderer, mc ticket.MailContext, kind ticket.MessageK
 		}
 	}
 	mk := mailer.Kind(kind)
-	tmpl, locale, err := mailer.Select(mk, mc.Service.Locale, custom)
+	// In the customer's language when their mail tells it, else the service's.
+	tmpl, locale, err := mailer.Select(mk, mailer.DetectLocale(mc.CustomerText, mc.Service.Locale), custom)
 	if err != nil {
 		return mailer.Rendered{}, nil, err
 	}

@@ -31,6 +31,7 @@ type MailContext struct {
 	Service        MailService
 	Templates      []TemplateDef // the service's forms of this kind, every locale; none: the built-in ones
 	ForbiddenWords []string
+	CustomerText   string   // the customer's latest message, to answer in its language
 	InReplyTo      string   // the customer's latest message (no angle brackets)
 	References     []string // the conversation, oldest first, ending with InReplyTo
 }
@@ -123,6 +124,10 @@ func mailContext(ctx context.Context, q querier, t Ticket, kind MessageKind, exc
 		return mc, err
 	}
 	if mc.ForbiddenWords, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return mc, err
+	}
+	if err := q.QueryRow(ctx, `SELECT coalesce((SELECT body FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer'
+		ORDER BY id DESC LIMIT 1), '')`, t.ID).Scan(&mc.CustomerText); err != nil {
 		return mc, err
 	}
 	// The conversation: the customer's mails (with the References they carried)

@@ -95,6 +95,7 @@ func TestReplyContextThreadsAndWritesNothing(t *testing.T) {
 		Service:        ticket.MailService{Key: "support", Name: "サポート窓口", Address: "support@example.test", Locale: "ja", Links: []ticket.ServiceLink{{Label: "FAQ", URL: "https://help.example.test/"}}},
 		Templates:      []ticket.TemplateDef{{Kind: "resolve", Locale: "ja", Subject: "S {{.Ticket.Subject}}", Text: "T {{.Note}}"}},
 		ForbiddenWords: []string{"guarantee", "絶対"},
+		CustomerText:   "追記です", // the latest customer message
 		InReplyTo:      "second@mail.example.jp",
 		References:     []string{"older@mail.example.jp", "first@mail.example.jp", "second@mail.example.jp"},
 	}

@@ -1,0 +1,41 @@
+package mailer
+
+import "unicode"
+
+// DetectLocale guesses the language a customer wrote in, so that the answer
+// comes in it: Hangul is Korean, kana is Japanese, Latin letters alone are
+// English. Text that says nothing clear (empty, Han characters alone, other
+// scripts) gives fallback, the service's locale.
+func DetectLocale(text, fallback string) string {
+	var hangul, kana, latin, other int
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Hangul, r):
+			hangul++
+		case unicode.In(r, unicode.Hiragana, unicode.Katakana):
+			kana++
+		case r < 0x250 && unicode.IsLetter(r):
+			latin++
+		case unicode.IsLetter(r) && !unicode.Is(unicode.Han, r):
+			other++
+		}
+	}
+	switch {
+	case hangul > 0 && hangul >= kana:
+		return "ko"
+	case kana > 0:
+		return "ja"
+	case latin >= 10 && other == 0 && !hasHan(text):
+		return "en"
+	}
+	return fallback
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
