@@ -227,18 +227,10 @@ func (d *Dooray) settle(ctx context.Context, at *time.Time) error {
 	if at == nil {
 		return nil
 	}
-	wait := time.Until(at.Add(d.cfg.SettleDelay))
-	if wait <= 0 {
-		return nil
+	if wait := time.Until(at.Add(d.cfg.SettleDelay)); wait > 0 {
+		return sleepCtx(ctx, wait)
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return nil
 }
 
 // maxCreates bounds the creates one run of a job tries after unknown outcomes.

@@ -235,7 +235,7 @@ func (p *MailPoll) watch(ctx context.Context, rdb redis.UniversalClient, mi Mail
 	for ctx.Err() == nil {
 		ok, err := rdb.SetNX(ctx, key, owner, leaseTTL).Result()
 		if err != nil || !ok {
-			sleepCtx(ctx, leaseTTL/3) // another worker watches it, or Redis is away
+			_ = sleepCtx(ctx, leaseTTL/3) // another worker watches it, or Redis is away
 			continue
 		}
 		err = p.watchHeld(ctx, rdb, key, owner, mi, log, &backoff)
@@ -309,11 +309,14 @@ func (p *MailPoll) watchHeld(ctx context.Context, rdb redis.UniversalClient, key
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) {
+// sleepCtx waits d, or less when ctx ends (then it returns ctx's error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return ctx.Err()
 	case <-t.C:
+		return nil
 	}
 }

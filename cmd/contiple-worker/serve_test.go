@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,23 +47,8 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &app{out: io.Discard, log: testLogger(t)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.serve(ctx, cfg) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v after shutdown", err)
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-
 	base := "http://" + addr
+	startServe(t, cfg, base) // stopped as SIGTERM would, at the end
 	get := func(path string, auth bool) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+path, nil)
@@ -78,13 +62,6 @@ services:
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for code, _ := get("/healthz", false); code != 200; code, _ = get("/healthz", false) {
-		if time.Now().After(deadline) {
-			t.Fatal("worker did not come up")
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	if code, body := get("/readyz", false); code != 200 || !strings.Contains(body, "ready") {
 		t.Fatalf("readyz = %d %q", code, body)
@@ -106,7 +83,7 @@ services:
 		}
 	}
 	var queues struct{ Queues []queueInfo }
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, body := get("/monitoring/api/queues", true)
 		if code != 200 {
