@@ -3,6 +3,7 @@ package dooray
 import (
 	"context"
 	"net/http"
+	"net/url"
 )
 
 // Me is the member that owns the token.
@@ -24,5 +25,13 @@ type Me struct {
 func (c *Client) Me(ctx context.Context) (Me, error) {
 	var m Me
 	_, err := c.do(ctx, call{method: http.MethodGet, path: "/common/v1/members/me", idempotent: true}, &m)
+	return m, err
+}
+
+// Member returns a member by id (the same shape as Me); a missing one is a
+// 404 APIError (IsNotFound).
+func (c *Client) Member(ctx context.Context, id ID) (Me, error) {
+	var m Me
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/common/v1/members/" + url.PathEscape(string(id)), idempotent: true}, &m)
 	return m, err
 }

@@ -19,6 +19,7 @@ import (
 // DoorayAPI is what the Dooray! jobs need of the client (*dooray.Client).
 type DoorayAPI interface {
 	Me(ctx context.Context) (dooray.Me, error)
+	Member(ctx context.Context, id dooray.ID) (dooray.Me, error)
 	Workflows(ctx context.Context, projectID dooray.ID) ([]dooray.Workflow, error)
 	CreatePost(ctx context.Context, projectID dooray.ID, p dooray.NewPost) (dooray.ID, error)
 	GetPost(ctx context.Context, projectID, postID dooray.ID) (dooray.Post, error)
@@ -68,6 +69,7 @@ type Dooray struct {
 	mu        sync.Mutex
 	bot       dooray.ID
 	workflows map[dooray.ID]map[dooray.ID]dooray.WorkflowClass // project → workflow → class
+	names     map[dooray.ID]string                             // member → name, for the history
 }
 
 // NewDooray returns the Dooray! handlers with cfg's defaults filled in.

@@ -141,8 +141,8 @@ func TestDoorayPollCostFollowsChangesNotLinks(t *testing.T) {
 	got := e.cycle(t)
 	took := time.Since(start)
 	t.Logf("cycle: %v in %v", got, took)
-	if got[dooraytest.RouteListPosts] != 20 || got[dooraytest.RouteListLogs] != 50 || sum(got) != 70 {
-		t.Errorf("requests %v, want 20 lists (one per project) and 50 log reads (one per change)", got)
+	if got[dooraytest.RouteListPosts] != 20 || got[dooraytest.RouteListLogs] != 50 || got[dooraytest.RouteMember] != 1 || sum(got) != 71 {
+		t.Errorf("requests %v, want 20 lists (one per project), 50 log reads (one per change) and the commenter's name once", got)
 	}
 	for _, i := range moved {
 		if st := e.status(t, b.tickets[i]); st != ticket.StatusDoorayInProgress {

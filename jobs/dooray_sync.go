@@ -309,15 +309,16 @@ func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post door
 		if isKnown || (lg.Type != "" && lg.Type != dooray.LogComment) || lg.Creator.MemberID() == bot {
 			continue
 		}
-		out = append(out, ticket.DoorayComment{LogID: string(lg.ID), Author: logAuthor(lg), Body: lg.Body.Content,
+		out = append(out, ticket.DoorayComment{LogID: string(lg.ID), Author: d.logAuthor(ctx, lg), Body: lg.Body.Content,
 			CreatedAt: lg.CreatedAt.Time})
 	}
 	slices.Reverse(out)
 	return out, nil
 }
 
-// logAuthor names a comment's author in the history.
-func logAuthor(l dooray.Log) string {
+// logAuthor names a comment's author in the history: the e-mail user, or the
+// member by name (asked once per member; its id when Dooray! will not say).
+func (d *Dooray) logAuthor(ctx context.Context, l dooray.Log) string {
 	switch {
 	case l.Creator.EmailUser != nil:
 		if l.Creator.EmailUser.Name != "" {
@@ -327,7 +328,34 @@ func logAuthor(l dooray.Log) string {
 	case l.Creator.Member != nil && l.Creator.Member.Name != "":
 		return "dooray:" + l.Creator.Member.Name
 	case l.Creator.MemberID() != "":
-		return "dooray:member:" + string(l.Creator.MemberID())
+		id := l.Creator.MemberID()
+		if name := d.memberName(ctx, id); name != "" {
+			return "dooray:" + name
+		}
+		return "dooray:member:" + string(id)
 	}
 	return "dooray"
+}
+
+// memberName is a member's name, or "" when it cannot be had (a deleted
+// member, an API error: the comment still comes in).
+func (d *Dooray) memberName(ctx context.Context, id dooray.ID) string {
+	d.mu.Lock()
+	name, ok := d.names[id]
+	d.mu.Unlock()
+	if ok {
+		return name
+	}
+	m, err := d.api.Member(ctx, id)
+	if err != nil {
+		d.log.WarnContext(ctx, "dooray member name unknown", "member_id", id, "err", err)
+		return ""
+	}
+	d.mu.Lock()
+	if d.names == nil {
+		d.names = map[dooray.ID]string{}
+	}
+	d.names[id] = m.Name
+	d.mu.Unlock()
+	return m.Name
 }

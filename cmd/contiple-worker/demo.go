@@ -933,11 +933,7 @@ func (s *story) commentIn(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	who := got.Author
-	if strings.Contains(who, s.w.Fake.OtherMemberID()) {
-		who += " (" + demoDoorayUser + ")"
-	}
-	s.printf("     → in the history of %s as a %s message from %s %s", ticket.Marker(id), got.Kind, who, demoTook(took))
+	s.printf("     → in the history of %s as a %s message from %s %s", ticket.Marker(id), got.Kind, got.Author, demoTook(took))
 	return s.checkpoint(stepCommentIn)
 }
 
