@@ -248,8 +248,22 @@ func (d *Dooray) handleEscalate(ctx context.Context, t *asynq.Task) error {
 
 // Escalate creates the task of escalation link id, exactly once: it always
 // looks for a task carrying the ticket's marker before creating one, and after
-// an unknown outcome it waits SettleDelay before looking again.
+// an unknown outcome it waits SettleDelay before looking again. When it gives
+// up for good (a wrong project, retries exhausted), the link stops waiting, so
+// the ticket can be escalated again.
 func (d *Dooray) Escalate(ctx context.Context, linkID int64) error {
+	err := d.escalate(ctx, linkID)
+	retried, okR := asynq.GetRetryCount(ctx)
+	maxRetry, okM := asynq.GetMaxRetry(ctx)
+	if err != nil && (errors.Is(err, asynq.SkipRetry) || okR && okM && retried >= maxRetry) {
+		if ferr := d.store.DoorayEscalationFailed(context.WithoutCancel(ctx), linkID); ferr != nil {
+			d.log.ErrorContext(ctx, "recording a given-up escalation", "dooray_link_id", linkID, "err", ferr)
+		}
+	}
+	return err
+}
+
+func (d *Dooray) escalate(ctx context.Context, linkID int64) error {
 	e, err := d.store.DoorayEscalation(ctx, linkID)
 	if err != nil {
 		return d.fail(ctx, 0, "dooray escalate", err, nil)
@@ -258,6 +272,12 @@ func (d *Dooray) Escalate(ctx context.Context, linkID int64) error {
 	if e.PostID != "" {
 		_, err := d.store.DoorayTaskCreated(ctx, linkID, ticket.DoorayTask{PostID: e.PostID}, d.cfg.Actor)
 		return err
+	}
+	if e.Failed { // an operator runs it again from the dashboard
+		if err := d.store.DoorayEscalationRetry(ctx, linkID); err != nil {
+			return d.fail(ctx, e.TicketID, "dooray escalate", err, map[string]any{"dooray_link_id": linkID})
+		}
+		log.InfoContext(ctx, "a given-up escalation is tried again")
 	}
 	project := dooray.ID(e.ProjectID)
 	if retried, _ := asynq.GetRetryCount(ctx); retried > 0 && e.UncertainAt == nil {

@@ -779,3 +779,33 @@ func TestDoorayCommentWrittenBeforeOursIsNotLost(t *testing.T) {
 		t.Errorf("conversation: %s", got)
 	}
 }
+
+// An escalation to a project that does not exist fails for good; the ticket
+// can then be escalated again, and running the old job again (from the
+// dashboard) creates nothing: the new escalation replaced it.
+func TestDoorayFailedEscalationFreesTheTicket(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newDoorayEnv(t, doorayEnvOpts{})
+	id, wrong := e.escalated(t, "9999999999999999999")
+	if err := e.h.Escalate(ctx, wrong); !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("escalation to a missing project: %v, want SkipRetry", err)
+	}
+	if _, err := e.store.Escalate(ctx, id, ticket.Escalation{ProjectID: e.fake.ProjectID(), Content: "right project", Actor: "sato"}); err != nil {
+		t.Fatalf("second escalation after the failure: %v", err)
+	}
+	var right int64
+	e.pool.QueryRow(ctx, `SELECT max(id) FROM dooray_links WHERE ticket_id = $1`, id).Scan(&right)
+	if err := e.h.Escalate(ctx, right); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.Escalate(ctx, wrong); !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("the replaced escalation run again: %v, want refused", err)
+	}
+	if n := len(e.withMarker(e.fake.ProjectID(), id)); n != 1 {
+		t.Errorf("%d tasks carry the marker, want 1", n)
+	}
+	if st := e.status(t, id); st != ticket.StatusDoorayTransferred {
+		t.Errorf("status %s", st)
+	}
+}

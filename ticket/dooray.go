@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The Dooray! side of a ticket: its escalation task (dooray_links), the task's
@@ -62,7 +63,34 @@ type DoorayEscalation struct {
 	OtherPostIDs []string // tasks of the ticket's earlier escalations
 	// UncertainAt is when an attempt last ended with an unknown outcome, if ever.
 	UncertainAt *time.Time
+	// Failed is set when an earlier run gave up on creating the task.
+	Failed bool
 }
+
+// DoorayEscalationFailed records that creating the task of link id was given
+// up (a permanent error, retries exhausted): the ticket may be escalated
+// again. A link whose task exists is left alone.
+func (s *Store) DoorayEscalationFailed(ctx context.Context, linkID int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE dooray_links SET workflow_class = $2 WHERE id = $1 AND post_id IS NULL`, linkID, DoorayEscalationGaveUp)
+	return err
+}
+
+// DoorayEscalationRetry takes up again a link given up before (an operator
+// retried its task). It is refused when a newer escalation of the ticket is
+// waiting for its task: that one replaced it.
+func (s *Store) DoorayEscalationRetry(ctx context.Context, linkID int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE dooray_links SET workflow_class = '' WHERE id = $1 AND post_id IS NULL AND workflow_class = $2`,
+		linkID, DoorayEscalationGaveUp)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.ConstraintName == "dooray_links_one_pending_idx" {
+		return inputf("escalation link %d was replaced by a newer escalation of its ticket", linkID)
+	}
+	return err
+}
+
+// DoorayEscalationGaveUp is the workflow class of a link whose task was never
+// created because the job gave up.
+const DoorayEscalationGaveUp = "failed"
 
 // DoorayEscalation loads escalation link id.
 func (s *Store) DoorayEscalation(ctx context.Context, linkID int64) (DoorayEscalation, error) {
@@ -75,13 +103,14 @@ func (s *Store) DoorayEscalation(ctx context.Context, linkID int64) (DoorayEscal
 			(SELECT max(e.created_at) FROM ticket_events e WHERE e.ticket_id = l.ticket_id
 				AND e.kind = $2 AND e.data->>'dooray_link_id' = l.id::text),
 			coalesce((SELECT array_agg(o.post_id ORDER BY o.id) FROM dooray_links o
-				WHERE o.ticket_id = l.ticket_id AND o.id <> l.id AND o.post_id IS NOT NULL), '{}')
+				WHERE o.ticket_id = l.ticket_id AND o.id <> l.id AND o.post_id IS NOT NULL), '{}'),
+			l.workflow_class = 'failed' -- DoorayEscalationGaveUp
 		FROM dooray_links l
 		JOIN tickets t ON t.id = l.ticket_id
 		JOIN ticket_messages m ON m.id = l.escalation_message_id
 		JOIN services s ON s.key = t.service_key
 		WHERE l.id = $1`, linkID, EventDoorayOutcomeUnknown).Scan(&e.LinkID, &e.TicketID, &e.ProjectID, &e.PostID, &e.CreatedAt,
-		&e.Subject, &e.Priority, &e.Status, &e.Content, &members, &emails, &e.UncertainAt, &others)
+		&e.Subject, &e.Priority, &e.Status, &e.Content, &members, &emails, &e.UncertainAt, &others, &e.Failed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, fmt.Errorf("dooray link %d: %w", linkID, ErrNotFound)
 	}
