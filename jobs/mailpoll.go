@@ -104,7 +104,11 @@ func (p *MailPoll) handle(ctx context.Context, t *asynq.Task) error {
 	}
 	defer src.Close()
 	_, err = p.Cycle(ctx, mi, src)
-	return p.fail(ctx, mi, err)
+	err = p.fail(ctx, mi, err)
+	if ae := (*AckError)(nil); errors.As(err, &ae) {
+		return nil // recorded on the mailbox; the next cycle tries again
+	}
+	return err
 }
 
 // fail records err (or clears the last error) on the mailbox and returns it.
@@ -145,10 +149,11 @@ func (p *MailPoll) Cycle(ctx context.Context, mi MailboxIntake, src mailSource) 
 	// tried again next cycle, and the failure shows as the mailbox's error.
 	ackErr := p.ack(ctx, mi, mb.ID, v, src)
 	if ackErr != nil {
-		p.Log.Warn("mailbox acknowledgement failed; intake goes on", "mailbox", mi.Name, "err", ackErr)
-		if email.IsTemporary(ackErr) && ctx.Err() == nil {
+		if !email.IsRefused(ackErr) || ctx.Err() != nil {
 			return 0, ackErr // the connection is gone: dial again
 		}
+		p.Log.Warn("the server refused the acknowledgement; intake goes on", "mailbox", mi.Name, "err", ackErr)
+		ackErr = &AckError{Err: ackErr}
 	}
 	stored := 0
 	var batch []ticket.Fetched
@@ -183,6 +188,14 @@ func (p *MailPoll) Cycle(ctx context.Context, mi MailboxIntake, src mailSource) 
 	}
 	return stored, err
 }
+
+// AckError is the server refusing to flag, move or delete mail (a full or
+// missing target folder): intake went on, the mails stay unacknowledged and
+// are tried again next cycle, and it shows as the mailbox's error.
+type AckError struct{ Err error }
+
+func (e *AckError) Error() string { return e.Err.Error() }
+func (e *AckError) Unwrap() error { return e.Err }
 
 // ack tells the server about mails whose tickets have committed.
 func (p *MailPoll) ack(ctx context.Context, mi MailboxIntake, mailboxID int64, v uint32, src mailSource) error {
@@ -292,10 +305,10 @@ func (p *MailPoll) watchHeld(ctx context.Context, rdb redis.UniversalClient, key
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 			return cause
 		}
-		if err != nil {
+		if ae := (*AckError)(nil); err != nil && !errors.As(err, &ae) {
 			return err
 		}
-		_ = p.fail(ctx, mi, nil)
+		_ = p.fail(ctx, mi, err) // records an acknowledgement refused, or clears the last error
 		wait := poll
 		if stored > 0 {
 			wait = time.Second // acknowledge soon what is being ingested now

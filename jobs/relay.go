@@ -19,23 +19,22 @@ import (
 // sweeps every Interval anyway (a missed notification, a row written while it
 // was down). Several relays may run at once: rows are claimed with SKIP LOCKED.
 //
-// With Redis and an Inspector it also reconciles: when Redis has lost its data
-// (a flush, a failover without persistence: the sentinel key is gone), every
-// row whose task no worker finished (see OutboxDone) and that Redis no longer
-// holds is enqueued again. A task an operator deleted in the dashboard is not
-// brought back: deleting leaves the sentinel.
+// With an Inspector it also reconciles: a row enqueued more than LostAfter
+// ago whose task no worker finished (see OutboxDone) and that Redis no longer
+// holds (a flush, a restart from an old snapshot, a failover to a replica
+// that was behind) is enqueued again, so owed work is never lost with Redis's
+// data. The outbox is the record of what is owed: deleting a task that no
+// worker finished does not cancel it.
 type Relay struct {
 	Pool      *pgxpool.Pool
 	Client    *asynq.Client
 	Inspector *asynq.Inspector      // nil: no reconciliation
-	Redis     redis.UniversalClient // nil: no reconciliation
+	Redis     redis.UniversalClient // to publish the queues again after a loss; may be nil
 	Log       *slog.Logger
 	Interval  time.Duration // sweep; 0 = 5s
 	Batch     int           // rows per transaction; 0 = 100
+	LostAfter time.Duration // 0 = 2 minutes
 }
-
-// sentinelKey lives in Redis as long as Redis keeps its data.
-const sentinelKey = "contiple:redis:sentinel"
 
 // Run relays until ctx ends.
 func (r *Relay) Run(ctx context.Context) error {
@@ -46,10 +45,14 @@ func (r *Relay) Run(ctx context.Context) error {
 	go r.listen(ctx, wake)
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
+	lastReconcile := time.Now()
 	for {
-		if r.Inspector != nil && r.Redis != nil {
-			if err := r.reconcileIfLost(ctx); err != nil && ctx.Err() == nil {
+		if r.Inspector != nil && time.Since(lastReconcile) >= r.lostAfter()/2 {
+			lastReconcile = time.Now()
+			if n, err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
 				r.Log.Error("outbox reconcile", "err", err)
+			} else if n > 0 {
+				r.Log.Warn("outbox tasks missing from Redis were enqueued again", "count", n)
 			}
 		}
 		for {
@@ -173,37 +176,23 @@ func (r *Relay) enqueue(ctx context.Context, rows []outboxRow) ([]int64, error) 
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
 
-// reconcileIfLost reconciles when the sentinel is missing: Redis lost its
-// data since the last look (or this is its first use, when there is nothing
-// to bring back). The sentinel is set again only once that succeeded.
-func (r *Relay) reconcileIfLost(ctx context.Context) error {
-	n, err := r.Redis.Exists(ctx, sentinelKey).Result()
-	if err != nil || n == 1 {
-		return err
+func (r *Relay) lostAfter() time.Duration {
+	if r.LostAfter <= 0 {
+		return 2 * time.Minute
 	}
-	r.Log.Warn("Redis has no sentinel: it lost its data (or is new); enqueuing again the outbox tasks it no longer holds")
-	if err := PublishQueues(ctx, r.Redis); err != nil {
-		return err
-	}
-	again, err := r.Reconcile(ctx)
-	if err != nil {
-		return err
-	}
-	if again > 0 {
-		r.Log.Warn("outbox tasks lost with Redis's data were enqueued again", "count", again)
-	}
-	return r.Redis.Set(ctx, sentinelKey, time.Now().UTC().Format(time.RFC3339), 0).Err()
+	return r.LostAfter
 }
 
-// Reconcile enqueues again every row (enqueued in the last 30 days, longer
-// than a task's whole retry schedule) whose task no worker finished and Redis
-// does not hold. It returns how many it enqueued again.
+// Reconcile enqueues again every row (enqueued between 30 days, longer than a
+// task's whole retry schedule, and LostAfter ago) whose task no worker
+// finished and Redis does not hold. It returns how many it enqueued again.
 func (r *Relay) Reconcile(ctx context.Context) (int, error) {
 	again := 0
 	for after := int64(0); ; {
 		rows, err := r.Pool.Query(ctx, `SELECT id, kind, payload FROM outbox
-			WHERE enqueued_at IS NOT NULL AND done_at IS NULL AND enqueued_at > now() - interval '30 days' AND id > $1
-			ORDER BY id LIMIT 500`, after)
+			WHERE enqueued_at IS NOT NULL AND done_at IS NULL AND enqueued_at > now() - interval '30 days'
+			  AND enqueued_at < now() - make_interval(secs => $2) AND id > $1
+			ORDER BY id LIMIT 500`, after, r.lostAfter().Seconds())
 		if err != nil {
 			return again, err
 		}
@@ -222,6 +211,11 @@ func (r *Relay) Reconcile(ctx context.Context) (int, error) {
 				r.Log.Warn("outbox task missing from Redis: enqueuing it again", "outbox_id", o.id, "task_type", o.kind)
 				lost = append(lost, o)
 			case err != nil:
+				return again, err
+			}
+		}
+		if len(lost) > 0 && r.Redis != nil {
+			if err := PublishQueues(ctx, r.Redis); err != nil { // the dashboard lists them again
 				return again, err
 			}
 		}

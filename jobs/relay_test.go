@@ -130,10 +130,10 @@ func TestRelayIsWokenByNotify(t *testing.T) {
 	}
 }
 
-// TestRelayReconcilesTasksLostFromRedis: Redis loses its data after the relay
-// marked rows enqueued. The relay notices (no sentinel) and enqueues again the
-// task no worker finished; a task an operator deleted while Redis kept its
-// data stays deleted.
+// TestRelayReconcilesTasksLostFromRedis: Redis loses tasks after the relay
+// marked their rows enqueued (a flush, an old snapshot). Once LostAfter has
+// passed, the relay enqueues again every task no worker finished; a task a
+// worker finished stays gone, and a recent row is left to its task.
 func TestRelayReconcilesTasksLostFromRedis(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -148,9 +148,6 @@ func TestRelayReconcilesTasksLostFromRedis(t *testing.T) {
 	if n, err := r.Drain(ctx); err != nil || n != 3 {
 		t.Fatalf("drain %d %v", n, err)
 	}
-	if err := r.reconcileIfLost(ctx); err != nil { // first look: sets the sentinel, everything is in Redis
-		t.Fatal(err)
-	}
 	var ids []int64
 	rows, _ := r.Pool.Query(ctx, "SELECT id FROM outbox ORDER BY id")
 	for rows.Next() {
@@ -159,31 +156,29 @@ func TestRelayReconcilesTasksLostFromRedis(t *testing.T) {
 		ids = append(ids, id)
 	}
 	rows.Close()
-	// An operator deletes the first task in the dashboard: nothing brings it back.
-	if err := insp.DeleteTask(QueueMailOut, OutboxTaskID(ids[0])); err != nil {
+	// Everything is still in Redis: nothing to do.
+	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET enqueued_at = now() - interval '5 minutes'"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.reconcileIfLost(ctx); err != nil {
+	if n, err := r.Reconcile(ctx); err != nil || n != 0 {
+		t.Fatalf("reconcile with every task in Redis: %d %v", n, err)
+	}
+	// A worker finished the first; Redis then loses everything. The third row
+	// was enqueued just now: its task may still be on its way.
+	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET done_at = now() WHERE id = $1", ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if got := pendingIDs(t, insp); len(got) != 2 {
-		t.Fatalf("after an operator's delete: pending %v", got)
-	}
-	// A worker finished the second; then Redis loses everything.
-	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET done_at = now() WHERE id = $1", ids[1]); err != nil {
+	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET enqueued_at = now() WHERE id = $1", ids[2]); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Redis.FlushDB(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.reconcileIfLost(ctx); err != nil {
-		t.Fatal(err)
+	if n, err := r.Reconcile(ctx); err != nil || n != 1 {
+		t.Fatalf("reconcile after the loss: %d %v", n, err)
 	}
-	got := pendingIDs(t, insp)
-	slices.Sort(got)
-	want := []string{OutboxTaskID(ids[0]), OutboxTaskID(ids[2])}
-	if !slices.Equal(got, want) {
-		t.Errorf("pending after Redis lost its data: %v, want %v (unfinished ones, deleted or not)", got, want)
+	if got := pendingIDs(t, insp); !slices.Equal(got, []string{OutboxTaskID(ids[1])}) {
+		t.Errorf("pending after the loss: %v, want only %s", got, OutboxTaskID(ids[1]))
 	}
 }
 

@@ -78,3 +78,10 @@ func classify(op string, err error) bool {
 
 // errConfig marks configuration mistakes (always permanent).
 var errConfig = errors.New("invalid IMAP configuration")
+
+// IsRefused reports whether the server answered a command with NO or BAD: it
+// refused that command, and the connection is still good for others.
+func IsRefused(err error) bool {
+	var imapErr *imap.Error
+	return errors.As(err, &imapErr)
+}

@@ -1,5 +1,4 @@
 -- A ticket waits for at most one Dooray! task at a time: a second escalation
 -- (a double click, an API client retrying) while the first task does not exist
--- yet would otherwise create two tasks. A link whose job gave up ('failed')
--- no longer waits.
-CREATE UNIQUE INDEX dooray_links_one_pending_idx ON dooray_links (ticket_id) WHERE post_id IS NULL AND workflow_class <> 'failed';
+-- yet would otherwise create two tasks.
+CREATE UNIQUE INDEX dooray_links_one_pending_idx ON dooray_links (ticket_id) WHERE post_id IS NULL;
