@@ -126,7 +126,7 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	redisDB, err := demoFlushRedis(ctx, env["CONTIPLE_REDIS_URL"])
+	redisURL, err := demoFlushRedis(ctx, env["CONTIPLE_REDIS_URL"])
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	out := a.out
 	fmt.Fprintf(out, "contiple-worker demo (run %s)\n", run)
 	w, err := startStoryWorld(ctx, &worker, storyEnv{
-		DatabaseURL: dbURL, RedisURL: env["CONTIPLE_REDIS_URL"],
+		DatabaseURL: dbURL, RedisURL: redisURL,
 		IMAPAddr: env["CONTIPLE_IMAP_ADDR"], IMAPPassword: env[demoIMAPPasswordEnv],
 		SMTPAddr: env["CONTIPLE_SMTP_ADDR"], Domain: domain, SupportUser: "support",
 		HTTPAddr: o.addr, Run: run, Dir: dir, Setenv: os.Setenv,
@@ -152,7 +152,7 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	}
 	defer w.Stop()
 	fmt.Fprintf(out, "  PostgreSQL  %s (fresh database, migrations %v)\n", demoRedactURL(dbURL), w.Migrations)
-	fmt.Fprintf(out, "  Redis       %s (db %d, flushed)\n", demoRedactURL(env["CONTIPLE_REDIS_URL"]), redisDB)
+	fmt.Fprintf(out, "  Redis       %s (the demo's own database, flushed)\n", demoRedactURL(redisURL))
 	fmt.Fprintf(out, "  IMAP        %s@%s (Dovecot, IDLE), reading from UID %d on\n", w.Env.SupportUser, w.Env.IMAPAddr, w.FirstUID)
 	fmt.Fprintf(out, "  SMTP        %s (Postfix: delivers @%s into Dovecot)\n", w.Env.SMTPAddr, domain)
 	fmt.Fprintf(out, "  Dooray!     fake at %s: project helpdesk (webhook registered), project infra (no webhook: poll every %s)\n",
@@ -173,7 +173,7 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	fmt.Fprintf(out, "\nThe story took %s.\n", st.Took.Round(100*time.Millisecond))
 	fmt.Fprintf(out, "  dashboard   %s/monitoring/  (user admin, password %s)\n", base, os.Getenv(demoDashboardEnv))
 	fmt.Fprintf(out, "  API         %s/api/v1/  (Authorization: Bearer %s)\n", base, w.APIToken)
-	fmt.Fprintf(out, "  database    CONTIPLE_DATABASE_URL='%s' contiple-worker ticket show %d\n", dbURL, st.Customers[0].Ticket.ID)
+	fmt.Fprintf(out, "  database    CONTIPLE_DATABASE_URL='%s' contiple-worker ticket show %d\n", demoRedactURL(dbURL), st.Customers[0].Ticket.ID)
 	if open := st.Customers[2]; open.Ticket.ID != 0 {
 		fmt.Fprintf(out, "  your turn   %s is still %s; resolve it:\n", ticket.Marker(open.Ticket.ID), open.Ticket.Status)
 		fmt.Fprintf(out, "              curl -H 'Authorization: Bearer %s' -d '{\"note\":\"We have re-sent the invoice.\",\"actor\":\"%s\"}' %s/api/v1/tickets/%d/resolve\n",
@@ -219,6 +219,9 @@ func demoLocalOnly(env map[string]string) error {
 			return fmt.Errorf("%s points at %s: the demo recreates a database and flushes Redis, so it runs only against local services", name, host)
 		}
 	}
+	if len(pc.Fallbacks) > 0 {
+		return errors.New("CONTIPLE_DATABASE_URL names several hosts: the demo recreates a database, so it takes exactly one local host")
+	}
 	return nil
 }
 
@@ -233,7 +236,12 @@ func demoFreshDatabase(ctx context.Context, base string) (string, error) {
 	if strings.Trim(admin.Path, "/") == demoDatabase {
 		admin.Path = "/postgres"
 	}
-	conn, err := pgx.Connect(ctx, admin.String())
+	cfg, err := pgx.ParseConfig(admin.String())
+	if err != nil {
+		return "", fmt.Errorf("CONTIPLE_DATABASE_URL: %w", err)
+	}
+	cfg.Fallbacks = nil // exactly the host checked as local
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return "", fmt.Errorf("database: %w", err)
 	}
@@ -247,19 +255,32 @@ func demoFreshDatabase(ctx context.Context, base string) (string, error) {
 	return u.String(), nil
 }
 
-// demoFlushRedis empties the Redis database of rawURL (queued and retained
-// tasks, unique locks and leases of an earlier run) and returns its number.
-func demoFlushRedis(ctx context.Context, rawURL string) (int, error) {
+// demoRedisDB is the demo's own Redis database on the local server: task ids
+// (outbox:<id>) restart with each fresh demo database, so sharing a database
+// with a worker on the main one would make its tasks collide with the demo's.
+// Tests lease databases 1–14.
+const demoRedisDB = 15
+
+// demoFlushRedis empties the demo's Redis database on the server of rawURL
+// (queued and retained tasks, locks and leases of an earlier run) and returns
+// its URL.
+func demoFlushRedis(ctx context.Context, rawURL string) (string, error) {
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return 0, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+		return "", fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
 	}
+	opt.DB = demoRedisDB
 	c := redis.NewClient(opt)
 	defer c.Close()
 	if err := c.FlushDB(ctx).Err(); err != nil {
-		return 0, fmt.Errorf("redis: %w", err)
+		return "", fmt.Errorf("redis: %w", err)
 	}
-	return opt.DB, nil
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	}
+	u.Path = fmt.Sprintf("/%d", demoRedisDB)
+	return u.String(), nil
 }
 
 func demoRedactURL(s string) string {
