@@ -52,6 +52,10 @@ type Attachment struct {
 type Bounce struct {
 	OriginalID string
 	Failed     []FailedRecipient
+	// Report is set for a standard delivery report: then no failed recipient
+	// means the mail was only delayed or relayed. A bounce written as plain
+	// text (qmail, appliances) may name no recipient and still be a failure.
+	Report bool
 }
 
 // FailedRecipient is one address a delivery report says failed.

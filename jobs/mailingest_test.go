@@ -510,16 +510,29 @@ func TestIngestBouncesMarkOnlyOurRecipient(t *testing.T) {
 	if res := in.deliver(report("other@example.jp", "failed", ours)); res.TicketID != id || !strings.Contains(res.Reason, "nothing marked") {
 		t.Errorf("other recipient: %+v", res)
 	}
-	var marked []string
-	rows, _ := in.pool.Query(ctx, "SELECT address FROM failing_addresses ORDER BY address")
-	for rows.Next() {
-		var a string
-		rows.Scan(&a)
-		marked = append(marked, a)
+	marked := func() []string {
+		var out []string
+		rows, _ := in.pool.Query(ctx, "SELECT address FROM failing_addresses ORDER BY address")
+		for rows.Next() {
+			var a string
+			rows.Scan(&a)
+			out = append(out, a)
+		}
+		rows.Close()
+		return out
 	}
-	rows.Close()
-	if len(marked) != 0 {
-		t.Errorf("marked as failing: %v", marked)
+	if m := marked(); len(m) != 0 {
+		t.Errorf("marked as failing: %v", m)
+	}
+	// qmail's plain-text bounce names no recipient in a report: it is about our mail's recipient.
+	qmail := "From: MAILER-DAEMON@mx.example.jp\r\nTo: support@example.test\r\nSubject: failure notice\r\n\r\n" +
+		"Hi. This is the qmail-send program at mx.example.jp.\r\nI'm afraid I wasn't able to deliver your message.\r\n\r\n" +
+		"--- Below this line is a copy of the message.\r\n\r\nMessage-ID: <" + ours + ">\r\nSubject: Re: q\r\n\r\nwait\r\n"
+	if res := in.deliver(qmail); res.Outcome != ticket.IngestBounce || res.TicketID != id {
+		t.Errorf("qmail bounce: %+v", res)
+	}
+	if m := marked(); len(m) != 1 || m[0] != "cust@example.jp" {
+		t.Errorf("after the qmail bounce, failing: %v", m)
 	}
 }
 

@@ -375,7 +375,7 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 		return IngestResult{Outcome: IngestIgnored, Reason: "mail from our own address " + from}, nil
 	}
 	if b := in.m.Bounce; b != nil {
-		if len(b.Failed) == 0 {
+		if len(b.Failed) == 0 && b.Report {
 			return IngestResult{Outcome: IngestIgnored, Reason: "delivery report without a failed recipient (delayed or relayed)"}, nil
 		}
 		return in.bounce(ctx)
@@ -679,15 +679,21 @@ func (in *ingest) bounce(ctx context.Context) (IngestResult, error) {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return IngestResult{}, err
 	}
+	failures := b.Failed
+	if len(failures) == 0 && outID != 0 {
+		// A plain-text bounce (qmail, appliances) that names nobody: it is
+		// about the recipient of the mail of ours it quotes.
+		failures = []channels.FailedRecipient{{Address: recipient, Diagnostic: "bounce without a delivery report"}}
+	}
 	var reported []string
-	for _, r := range b.Failed {
+	for _, r := range failures {
 		reported = append(reported, strings.ToLower(strings.TrimSpace(r.Address)))
 	}
 	if outID == 0 {
 		return IngestResult{Outcome: IngestBounce, Reason: fmt.Sprintf("delivery report for no mail of ours (failed: %v); nothing marked", reported)}, nil
 	}
 	var failed []string
-	for _, r := range b.Failed {
+	for _, r := range failures {
 		addr := strings.ToLower(strings.TrimSpace(r.Address))
 		if !strings.EqualFold(addr, recipient) {
 			continue

@@ -28,7 +28,7 @@ func (p *Parsed) Message() channels.Message {
 			ContentID: a.ContentID, Inline: a.Inline, Size: a.Size, Omitted: a.Omitted, Data: a.Data})
 	}
 	if p.Bounce {
-		b := &channels.Bounce{OriginalID: p.BounceOriginalMessageID}
+		b := &channels.Bounce{OriginalID: p.BounceOriginalMessageID, Report: p.BounceDSN}
 		for _, r := range p.BounceFailedRecipients {
 			b.Failed = append(b.Failed, channels.FailedRecipient{Address: r.Address, Status: r.Status, Diagnostic: r.Diagnostic})
 		}

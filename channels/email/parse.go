@@ -93,6 +93,9 @@ type Parsed struct {
 
 	Bounce                  bool              `json:"bounce"`
 	BounceOriginalMessageID string            `json:"bounce_original_message_id,omitempty"`
+	// BounceDSN is set when the bounce carried a machine-readable delivery
+	// status (RFC 3464): then no failed recipient means delayed or relayed.
+	BounceDSN bool `json:"bounce_dsn,omitempty"`
 	BounceFailedRecipients  []FailedRecipient `json:"bounce_failed_recipients,omitempty"`
 
 	Error string `json:"error,omitempty"` // set when Parse returned an error
@@ -467,6 +470,7 @@ func (w *walker) finishBounce(h header) {
 		}
 		return
 	}
+	p.BounceDSN = w.report
 	p.BounceFailedRecipients = w.reportFailures
 	if len(p.BounceFailedRecipients) == 0 {
 		p.BounceFailedRecipients = failedRecipientsHeader(h)
