@@ -91,12 +91,12 @@ type Parsed struct {
 	AutoSubmitted bool   `json:"auto_submitted"`
 	AutoReason    string `json:"auto_reason"`
 
-	Bounce                  bool              `json:"bounce"`
-	BounceOriginalMessageID string            `json:"bounce_original_message_id,omitempty"`
+	Bounce                  bool   `json:"bounce"`
+	BounceOriginalMessageID string `json:"bounce_original_message_id,omitempty"`
 	// BounceDSN is set when the bounce carried a machine-readable delivery
 	// status (RFC 3464): then no failed recipient means delayed or relayed.
-	BounceDSN bool `json:"bounce_dsn,omitempty"`
-	BounceFailedRecipients  []FailedRecipient `json:"bounce_failed_recipients,omitempty"`
+	BounceDSN              bool              `json:"bounce_dsn,omitempty"`
+	BounceFailedRecipients []FailedRecipient `json:"bounce_failed_recipients,omitempty"`
 
 	Error string `json:"error,omitempty"` // set when Parse returned an error
 }
