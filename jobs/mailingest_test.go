@@ -546,6 +546,9 @@ func TestReplyInTheCustomersLanguage(t *testing.T) {
 		{"kim@example.kr", "주문한 상품이 아직 도착하지 않았습니다.", "ko"},
 		{"john@example.com", "My order has not arrived yet, could you check?", "en"},
 		{"sato@example.jp", "注文した商品がまだ届きません。", "ja"},
+		// English above the Japanese history it quotes: the customer's own words decide.
+		{"amy@example.com", "Sorry, I cannot read Japanese. Please answer in English.\r\n\r\n" +
+			"On Tue, 24 Nov 2026 at 10:00, Support <support@example.test> wrote:\r\n> ご注文ありがとうございます。発送までお待ちください。", "en"},
 	} {
 		id := in.deliver(mailFrom(c.from, "order", c.body)).TicketID
 		if _, err := in.store.Assign(ctx, id, ticket.Assignment{Operator: "op"}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/dooray"
 	"github.com/contiple/contiple-worker/mailer"
 	"github.com/contiple/contiple-worker/ticket"
@@ -229,8 +230,9 @@ func composeMail(r *mailer.Renderer, mc ticket.MailContext, kind ticket.MessageK
 		}
 	}
 	mk := mailer.Kind(kind)
-	// In the customer's language when their mail tells it, else the service's.
-	tmpl, locale, err := mailer.Select(mk, mailer.DetectLocale(mc.CustomerText, mc.Service.Locale), custom)
+	// In the language of the customer's own words (not the history they
+	// quote) when it tells, else the service's.
+	tmpl, locale, err := mailer.Select(mk, mailer.DetectLocale(email.ReplyText(mc.CustomerText), mc.Service.Locale), custom)
 	if err != nil {
 		return mailer.Rendered{}, nil, err
 	}

@@ -12,6 +12,7 @@ func TestDetectLocale(t *testing.T) {
 		{"", "ko", "ko"},      // nothing at all
 		{"Hello,\n\n注文番号 123 の件です。よろしくお願いします。", "en", "ja"},     // a Japanese mail with an English greeting
 		{"Здравствуйте, у меня проблема с заказом", "en", "en"}, // another script: the service's
+		{"Thank you, the parcel arrived today in good order.\n\nJohn (ジョン) Smith", "ja", "en"}, // a name in kana
 	} {
 		if got := DetectLocale(c.text, c.fallback); got != c.want {
 			t.Errorf("DetectLocale(%q, %q) = %q, want %q", c.text, c.fallback, got, c.want)
