@@ -10,8 +10,8 @@ func TestDetectLocale(t *testing.T) {
 		{"至急確認願", "ko", "ko"}, // Han alone: Japanese or Chinese, say nothing
 		{"OK", "ja", "ja"},    // too little to tell
 		{"", "ko", "ko"},      // nothing at all
-		{"Hello,\n\n注文番号 123 の件です。よろしくお願いします。", "en", "ja"},     // a Japanese mail with an English greeting
-		{"Здравствуйте, у меня проблема с заказом", "en", "en"}, // another script: the service's
+		{"Hello,\n\n注文番号 123 の件です。よろしくお願いします。", "en", "ja"},                                    // a Japanese mail with an English greeting
+		{"Здравствуйте, у меня проблема с заказом", "en", "en"},                                // another script: the service's
 		{"Thank you, the parcel arrived today in good order.\n\nJohn (ジョン) Smith", "ja", "en"}, // a name in kana
 	} {
 		if got := DetectLocale(c.text, c.fallback); got != c.want {
