@@ -127,3 +127,22 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// The README's quick start: migrate with the example configuration, then the
+// ticket commands find its services.
+func TestMigrateSyncsTheConfiguredServices(t *testing.T) {
+	pool := testenv.NewEmptyDatabase(t)
+	t.Setenv("CONTIPLE_DATABASE_URL", testenv.URLFor(t, pool))
+	t.Setenv("CONTIPLE_IMAP_PASSWORD", "secret")
+	out, err := run(t, "migrate", "--config", "../../config.example.yaml")
+	if err != nil || !strings.Contains(out, "applied migration 001") || !strings.Contains(out, "service(s) synced") {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	if out, err := run(t, "ticket", "create", "--service", "support", "--subject", "ログインできません",
+		"--customer-email", "taro@example.jp", "--body", "助けて"); err != nil || !strings.Contains(out, "[CT-1]") {
+		t.Fatalf("ticket create after migrate: %v\n%s", err, out)
+	}
+	if out, err := run(t, "migrate", "--json"); err != nil || !strings.Contains(out, `"applied": []`) {
+		t.Errorf("second migrate: %v\n%s", err, out)
+	}
+}
