@@ -117,6 +117,8 @@ func (v *V1) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = http.StatusBadRequest, apiError{Code: "bad_request", Message: br.msg}
 	case errors.Is(err, ticket.ErrNotFound):
 		status, body = http.StatusNotFound, apiError{Code: "not_found", Message: err.Error()}
+	case errors.Is(err, ticket.ErrEscalationPending):
+		status, body = http.StatusConflict, apiError{Code: "escalation_pending", Message: err.Error()}
 	case errors.As(err, &te):
 		status, body = http.StatusConflict, apiError{Code: "transition_refused", Message: err.Error(),
 			Details: map[string]string{"status": string(te.Status), "action": string(te.Action)}}

@@ -149,6 +149,7 @@ func TestAPITicketLifecycleAndErrors(t *testing.T) {
 		{"/comment", map[string]any{"nope": 1}, 400, "bad_request"},
 		{"/comment", map[string]any{"note": " "}, 400, "invalid_input"},
 		{"/escalate", map[string]any{"project_id": "1", "content": "please check"}, 200, "in_progress"},
+		{"/escalate", map[string]any{"project_id": "1", "content": "please check"}, 409, "escalation_pending"},
 		{"/dooray-comment", map[string]any{"text": "more"}, 409, "transition_refused"},
 		{"/internal-resolve", map[string]any{"spam": true}, 200, "spam"},
 		{"/restore", map[string]any{}, 200, "in_progress"},

@@ -8,6 +8,10 @@ import (
 // ErrNotFound is returned, wrapped with the ticket number, for an unknown ticket.
 var ErrNotFound = errors.New("not found")
 
+// ErrEscalationPending refuses a second escalation while the first one's
+// Dooray! task does not exist yet.
+var ErrEscalationPending = errors.New("already being escalated: its Dooray! task is on the way (see the dooray queue)")
+
 // InputError is a request the store refuses before touching anything: a missing
 // field, a bad value. It is the caller's to fix.
 type InputError struct{ Msg string }

@@ -260,7 +260,7 @@ func (s *Store) Escalate(ctx context.Context, id int64, e Escalation) (Ticket, e
 			VALUES ($1, $2, $3, $4, $4) RETURNING id`, id, msgID, e.ProjectID, c.now).Scan(&linkID); err != nil {
 			var pe *pgconn.PgError
 			if errors.As(err, &pe) && pe.ConstraintName == "dooray_links_one_pending_idx" {
-				return nil, inputf("ticket %d is already being escalated: its Dooray! task is on the way (see the dooray queue)", id)
+				return nil, fmt.Errorf("ticket %d: %w", id, ErrEscalationPending)
 			}
 			return nil, err
 		}

@@ -324,8 +324,7 @@ func TestSecondEscalationWaitsForTheFirstTask(t *testing.T) {
 	}
 	before := snapshot(t, pool)
 	_, err := s.Escalate(ctx, tk.ID, esc)
-	var in *ticket.InputError
-	if !errors.As(err, &in) || !strings.Contains(err.Error(), "already being escalated") {
+	if !errors.Is(err, ticket.ErrEscalationPending) || !strings.Contains(err.Error(), "already being escalated") {
 		t.Fatalf("second escalation: %v", err)
 	}
 	if after := snapshot(t, pool); after != before {
