@@ -28,6 +28,10 @@ type app struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // the first signal stops gracefully; a second one ends the process at once
+	}()
 	err := newRoot(os.Stdout).ExecuteContext(ctx)
 	stop()
 	if err != nil {
