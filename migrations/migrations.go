@@ -2,6 +2,8 @@ package migrations
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -24,6 +26,12 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+}
+
+// Checksum is the sha256 of the migration's text, in hex.
+func (m Migration) Checksum() string {
+	sum := sha256.Sum256([]byte(m.SQL))
+	return hex.EncodeToString(sum[:])
 }
 
 // All returns the embedded migrations in order. File names are NNN_name.sql.
@@ -73,34 +81,46 @@ func Up(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 	// Unlock with a fresh context: the caller's may be cancelled by now.
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(lockKey)) //nolint:errcheck
 
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	for _, q := range []string{`CREATE TABLE IF NOT EXISTS schema_migrations (
 		version int PRIMARY KEY,
 		name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+		applied_at timestamptz NOT NULL DEFAULT now())`,
+		// The text's sha256 as applied: a migration never changes once applied.
+		`ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text NOT NULL DEFAULT ''`} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
 	}
-	done := map[int]bool{}
-	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
+	done := map[int]string{}
+	rows, err := conn.Query(ctx, "SELECT version, checksum FROM schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
-	if err != nil {
+	var version int
+	var sum string
+	if _, err := pgx.ForEachRow(rows, []any{&version, &sum}, func() error { done[version] = sum; return nil }); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	for _, v := range versions {
-		done[v] = true
 	}
 	var applied []int
 	for _, m := range ms {
-		if done[m.Version] {
+		if sum, ok := done[m.Version]; ok {
+			switch sum {
+			case m.Checksum():
+			case "": // applied before checksums were kept: adopt the text as it is now
+				if _, err := conn.Exec(ctx, "UPDATE schema_migrations SET checksum = $2 WHERE version = $1", m.Version, m.Checksum()); err != nil {
+					return applied, fmt.Errorf("migrate: %w", err)
+				}
+			default:
+				return applied, fmt.Errorf("migrate: %03d_%s was applied with another text (sha256 %.12s…, now %.12s…): "+
+					"a migration never changes once applied; put the change in a new one", m.Version, m.Name, sum, m.Checksum())
+			}
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", m.Version, m.Name, m.Checksum())
 			return err
 		})
 		if err != nil {

@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -41,5 +42,25 @@ func TestUpConcurrentlyAppliesEachMigrationOnce(t *testing.T) {
 	var n int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(all) {
 		t.Fatalf("schema_migrations has %d rows (%v)", n, err)
+	}
+}
+
+// A migration edited after it was applied is refused with its name, not
+// silently skipped.
+func TestUpRefusesAMigrationChangedAfterItWasApplied(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.NewEmptyDatabase(t)
+	if _, err := migrations.Up(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if applied, err := migrations.Up(ctx, pool); err != nil || len(applied) != 0 {
+		t.Fatalf("second run: %v %v", applied, err)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE schema_migrations SET checksum = 'aaaaaaaaaaaaaaaa' WHERE version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := migrations.Up(ctx, pool)
+	if err == nil || !strings.Contains(err.Error(), "001_init was applied with another text") {
+		t.Errorf("changed migration: %v", err)
 	}
 }
