@@ -267,4 +267,15 @@ func TestOnceRunsAPeriodicTaskOncePerInterval(t *testing.T) {
 	if runs != 3 {
 		t.Errorf("%d runs, want 1 of the periodic poll and 2 of the unscheduled one", runs)
 	}
+	// With task ids: process B's copy is dropped, A's task run again from the dashboard passes.
+	ctx := context.Background()
+	for _, c := range []struct {
+		taskID string
+		want   bool
+	}{{"a", true}, {"b", false}, {"a", true}, {"b", false}} {
+		pass, err := oncePass(ctx, rdb, "dooray:sync {}", c.taskID, time.Hour)
+		if err != nil || pass != c.want {
+			t.Errorf("task %s: pass %v (%v), want %v", c.taskID, pass, err, c.want)
+		}
+	}
 }

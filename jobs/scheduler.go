@@ -47,7 +47,8 @@ func Schedule(mailboxes map[string]MailboxIntake, doorayEvery time.Duration) []P
 }
 
 // Once is task middleware that lets one run of each periodic task through per
-// interval, whichever of the worker processes' schedulers enqueued it: asynq's
+// interval, whichever of the worker processes' schedulers enqueued it (a task
+// that went through once goes through again when run again): asynq's
 // Unique lock ends when a task completes, so a quick task would otherwise run
 // once per process per interval (N IMAP logins, N Dooray! polls).
 func Once(rdb redis.UniversalClient, periodic []Periodic) asynq.MiddlewareFunc {
@@ -62,16 +63,33 @@ func Once(rdb redis.UniversalClient, periodic []Periodic) asynq.MiddlewareFunc {
 			if !ok {
 				return next.ProcessTask(ctx, t)
 			}
-			sum := sha256.Sum256([]byte(id))
-			key := fmt.Sprintf("contiple:periodic:%x:%d", sum[:8], time.Now().UnixNano()/int64(d))
-			first, err := rdb.SetNX(ctx, key, 1, 2*d).Result()
-			if err != nil {
-				return err
-			}
-			if !first {
-				return nil // another process ran this interval's
+			taskID, _ := asynq.GetTaskID(ctx)
+			if pass, err := oncePass(ctx, rdb, id, taskID, d); err != nil || !pass {
+				return err // nil when another process ran this interval's
 			}
 			return next.ProcessTask(ctx, t)
 		})
 	}
+}
+
+// oncePass decides for Once: a task that went through before (run again from
+// the dashboard, or retried) passes again; otherwise the first task of the
+// interval for this type and payload passes, the others do not.
+func oncePass(ctx context.Context, rdb redis.UniversalClient, id, taskID string, every time.Duration) (bool, error) {
+	ran := "contiple:periodic:ran:" + taskID
+	if taskID != "" {
+		if n, err := rdb.Exists(ctx, ran).Result(); err != nil || n == 1 {
+			return err == nil, err
+		}
+	}
+	sum := sha256.Sum256([]byte(id))
+	key := fmt.Sprintf("contiple:periodic:%x:%d", sum[:8], time.Now().UnixNano()/int64(every))
+	first, err := rdb.SetNX(ctx, key, taskID, 2*every).Result()
+	if err != nil || !first {
+		return false, err
+	}
+	if taskID != "" {
+		err = rdb.Set(ctx, ran, 1, 24*time.Hour).Err()
+	}
+	return err == nil, err
 }
