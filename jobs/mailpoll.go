@@ -113,16 +113,12 @@ func (p *MailPoll) handle(ctx context.Context, t *asynq.Task) error {
 
 // fail records err (or clears the last error) on the mailbox and returns it.
 func (p *MailPoll) fail(ctx context.Context, mi MailboxIntake, err error) error {
-	mb, merr := p.Store.Mailbox(ctx, mi.Name)
-	if merr != nil {
-		return errors.Join(err, merr)
-	}
 	msg := ""
 	if err != nil {
 		msg = err.Error()
 	}
-	if mb.LastError != msg {
-		_ = p.Store.MailboxError(ctx, mb.ID, msg)
+	if merr := p.Store.MailboxError(context.WithoutCancel(ctx), mi.Name, msg); merr != nil {
+		p.Log.Warn("recording the mailbox's state", "mailbox", mi.Name, "err", merr)
 	}
 	return err
 }

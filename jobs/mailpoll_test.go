@@ -186,25 +186,15 @@ func TestMailPollIDLEMakesTicketsWithinSeconds(t *testing.T) {
 	p2 := *p
 	go p2.RunIDLE(ctx, rdb)
 
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("gave up waiting for %s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	time.Sleep(300 * time.Millisecond) // let the watcher reach IDLE: the mail must be noticed by IDLE, not the first cycle
 	u.Append("INBOX", mailFrom("idle@example.jp", "IDLE", "new mail"))
-	waitFor("the mail to be stored", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the mail to be stored", func() bool {
 		var n int
 		in.pool.QueryRow(ctx, "SELECT count(*) FROM inbound_mails").Scan(&n)
 		return n == 1
 	})
 	ingestPending(t, in)
-	waitFor("the mail to be acknowledged", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the mail to be acknowledged", func() bool {
 		f := u.Flags("INBOX")
 		return len(f) == 1 && len(f[1]) == 1
 	})

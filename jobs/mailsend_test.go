@@ -413,28 +413,17 @@ func TestMailSendArchivedThenRunFromDashboard(t *testing.T) {
 	if _, err := client.Enqueue(task, opts...); err != nil {
 		t.Fatal(err)
 	}
-	sendWait(t, func() bool {
+	testenv.WaitFor(t, 20*time.Second, "task archived", func() bool {
 		info, err := insp.GetTaskInfo(QueueMailOut, OutboxTaskID(1))
 		return err == nil && info.State == asynq.TaskStateArchived
-	}, "task archived")
+	})
 	f.SetFault(nil)
 	if err := insp.RunTask(QueueMailOut, OutboxTaskID(1)); err != nil {
 		t.Fatal(err)
 	}
-	sendWait(t, func() bool { return e.sendState(t, id).State == ticket.OutboundSent }, "mail sent after the retry")
+	testenv.WaitFor(t, 20*time.Second, "mail sent after the retry", func() bool { return e.sendState(t, id).State == ticket.OutboundSent })
 	if n := len(f.Messages()); n != 1 {
 		t.Fatalf("%d mails", n)
-	}
-}
-
-func sendWait(t testing.TB, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

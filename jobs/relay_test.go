@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/contiple/contiple-worker/internal/testenv"
@@ -148,14 +150,7 @@ func TestRelayReconcilesTasksLostFromRedis(t *testing.T) {
 	if n, err := r.Drain(ctx); err != nil || n != 3 {
 		t.Fatalf("drain %d %v", n, err)
 	}
-	var ids []int64
-	rows, _ := r.Pool.Query(ctx, "SELECT id FROM outbox ORDER BY id")
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
+	ids := outboxIDs(t, r.Pool, "true")
 	// Everything is still in Redis: nothing to do.
 	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET enqueued_at = now() - interval '5 minutes'"); err != nil {
 		t.Fatal(err)
@@ -191,14 +186,7 @@ func TestOutboxDoneRecordsFinishedTasks(t *testing.T) {
 	for range 3 {
 		resolved(t, s)
 	}
-	var ids []int64
-	rows, _ := r.Pool.Query(ctx, "SELECT id FROM outbox ORDER BY id")
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
+	ids := outboxIDs(t, r.Pool, "true")
 	results := map[string]error{OutboxTaskID(ids[0]): nil, OutboxTaskID(ids[1]): fmt.Errorf("bad address: %w", asynq.SkipRetry),
 		OutboxTaskID(ids[2]): errors.New("try later")}
 	seen := make(chan string, 10)
@@ -227,16 +215,10 @@ func TestOutboxDoneRecordsFinishedTasks(t *testing.T) {
 	}
 	// The middleware records after the handler returns: wait for it.
 	var done []int64
-	for deadline := time.Now().Add(10 * time.Second); len(done) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		done = done[:0]
-		rows, _ = r.Pool.Query(ctx, "SELECT id FROM outbox WHERE done_at IS NOT NULL ORDER BY id")
-		for rows.Next() {
-			var id int64
-			rows.Scan(&id)
-			done = append(done, id)
-		}
-		rows.Close()
-	}
+	testenv.WaitFor(t, 10*time.Second, "two finished rows", func() bool {
+		done = outboxIDs(t, r.Pool, "done_at IS NOT NULL")
+		return len(done) >= 2
+	})
 	if fmt.Sprint(done) != fmt.Sprint(ids[:2]) {
 		t.Errorf("finished rows %v, want %v (the one to retry is not finished)", done, ids[:2])
 	}
@@ -278,4 +260,18 @@ func TestOnceRunsAPeriodicTaskOncePerInterval(t *testing.T) {
 			t.Errorf("task %s: pass %v (%v), want %v", c.taskID, pass, err, c.want)
 		}
 	}
+}
+
+// outboxIDs lists the ids of the outbox rows matching where, in order.
+func outboxIDs(t testing.TB, pool *pgxpool.Pool, where string) []int64 {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), "SELECT id FROM outbox WHERE "+where+" ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

@@ -50,13 +50,12 @@ func scanMailbox(r pgx.Row) (Mailbox, error) {
 	return m, err
 }
 
-// Mailboxes returns every configured mailbox.
-func (s *Store) Mailboxes(ctx context.Context) ([]Mailbox, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+mailboxColumns+" FROM mailboxes ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Mailbox, error) { return scanMailbox(r) })
+// SkipMailboxTo makes intake of mailbox name go on after lastUID under
+// uidValidity, as if everything up to it had been read: mail already in the
+// folder is left alone (the demo starts on a mailbox earlier runs filled).
+func (s *Store) SkipMailboxTo(ctx context.Context, name string, uidValidity, lastUID uint32) error {
+	_, err := s.pool.Exec(ctx, `UPDATE mailboxes SET uidvalidity = $2, last_uid = $3 WHERE name = $1`, name, int64(uidValidity), int64(lastUID))
+	return err
 }
 
 // Mailbox returns the mailbox of that name (the service key).
@@ -77,9 +76,10 @@ func (s *Store) SetUIDValidity(ctx context.Context, mailboxID int64, v uint32) (
 	return tag.RowsAffected() > 0, err
 }
 
-// MailboxError records why the last intake from a mailbox failed ("" clears it).
-func (s *Store) MailboxError(ctx context.Context, mailboxID int64, msg string) error {
-	_, err := s.pool.Exec(ctx, "UPDATE mailboxes SET last_error = $2 WHERE id = $1", mailboxID, msg)
+// MailboxError records why the last intake from mailbox name failed ("" clears
+// it); writing what is there already writes nothing.
+func (s *Store) MailboxError(ctx context.Context, name, msg string) error {
+	_, err := s.pool.Exec(ctx, "UPDATE mailboxes SET last_error = $2 WHERE name = $1 AND last_error IS DISTINCT FROM $2", name, msg)
 	return err
 }
 

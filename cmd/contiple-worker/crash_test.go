@@ -89,14 +89,13 @@ services:
 	}
 	cmd := start()
 	// SIGTERM is only handled once serve is up: wait for it.
-	for {
+	testenv.WaitFor(t, time.Minute, "the worker to come up", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			break
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	})
 	deadline := time.Now().Add(5 * time.Minute)
 	for count("SELECT count(*) FROM inbound_mails WHERE acked_at IS NOT NULL") < mails {
 		if time.Now().After(deadline) {

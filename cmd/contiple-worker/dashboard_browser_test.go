@@ -89,7 +89,7 @@ services:
 	insp := asynq.NewInspector(redisOpt)
 	t.Cleanup(func() { insp.Close() })
 	var task *asynq.TaskInfo
-	waitUntil(t, time.Minute, "the mail:send task to be archived", func() bool {
+	testenv.WaitFor(t, time.Minute, "the mail:send task to be archived", func() bool {
 		tasks, err := insp.ListArchivedTasks(jobs.QueueMailOut)
 		if err != nil || len(tasks) == 0 {
 			return false
@@ -136,7 +136,7 @@ services:
 		chromedp.WaitVisible(chromedp.Search(`//*[contains(@class,"MuiSnackbarContent-message")][contains(.,"Archived task is now pending")]`)))
 	b.step("see the task leave the archived list", chromedp.WaitNotPresent(row))
 
-	waitUntil(t, time.Minute, "the retried task to complete", func() bool {
+	testenv.WaitFor(t, time.Minute, "the retried task to complete", func() bool {
 		info, err := insp.GetTaskInfo(jobs.QueueMailOut, task.ID)
 		return err == nil && info.State == asynq.TaskStateCompleted
 	})
@@ -169,7 +169,7 @@ func startServe(t *testing.T, cfg *config.Config, base string) {
 			t.Error("serve did not stop")
 		}
 	})
-	waitUntil(t, 30*time.Second, "the worker to come up", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the worker to come up", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("serve: %v", err)
@@ -182,18 +182,6 @@ func startServe(t *testing.T, cfg *config.Config, base string) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-}
-
-// waitUntil polls cond until it holds, or fails the test after d.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // chromiumPath is Debian's Chromium (scripts/services.sh installs it), or

@@ -496,9 +496,7 @@ func (w *storyWorld) skipOldMail(ctx context.Context) error {
 	if next <= 1 {
 		return nil
 	}
-	// A demo-only setup step: what intake would store after reading up to next-1.
-	_, err = w.Pool.Exec(ctx, `UPDATE mailboxes SET uidvalidity = $2, last_uid = $3 WHERE name = $1`, "support", int64(v), int64(next-1))
-	return err
+	return ticket.NewStore(w.Pool, nil).SkipMailboxTo(ctx, "support", v, next-1)
 }
 
 // waitHealthy waits for /healthz, or for serve to fail first.

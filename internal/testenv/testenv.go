@@ -6,6 +6,7 @@ package testenv
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 // Lookup returns the value of the environment variable name, or ends the test:
@@ -28,3 +29,17 @@ func DatabaseURL(t testing.TB) string { return Lookup(t, "CONTIPLE_DATABASE_URL"
 
 // RedisURL is the Redis URL of the test Redis.
 func RedisURL(t testing.TB) string { return Lookup(t, "CONTIPLE_REDIS_URL") }
+
+// WaitFor polls cond until it holds, or fails the test after d naming what it
+// waited for. It waits for things that happen in other goroutines or
+// processes; it asserts nothing about speed (d is a generous deadline).
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
