@@ -30,6 +30,7 @@ var allowedImports = map[string][]string{
 	"internal/testenv":    {"migrations"},
 	"internal/benchtable": {},
 	"internal/smtptest":   {},
+	"internal/redisconn":  {},
 }
 
 // Tests may also use the test helpers.

@@ -24,6 +24,7 @@ import (
 	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/dooray"
 	"github.com/contiple/contiple-worker/internal/config"
+	"github.com/contiple/contiple-worker/internal/redisconn"
 	"github.com/contiple/contiple-worker/jobs"
 	"github.com/contiple/contiple-worker/mailer"
 	"github.com/contiple/contiple-worker/migrations"
@@ -70,13 +71,13 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	if redisURL == "" {
 		return errors.New("CONTIPLE_REDIS_URL is not set")
 	}
-	redisOpt, err := asynq.ParseRedisURI(redisURL)
+	redisOpt, err := redisconn.Parse(redisURL)
 	if err != nil {
 		return fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
 	}
-	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return errors.New("CONTIPLE_REDIS_URL: unsupported Redis connection")
+	rdb, err := redisconn.Client(redisOpt)
+	if err != nil {
+		return fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
 	}
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
