@@ -123,10 +123,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	if cfg.Dooray.BaseURL != "" {
 		doorayEvery = cfg.Dooray.SyncInterval.Std()
 	}
-	periodic := jobs.Schedule(intake, doorayEvery)
+	periodic := append(jobs.Schedule(intake, doorayEvery), jobs.RawRetentionSchedule(cfg.Mail.RawRetention.Std())...)
 	mux := asynq.NewServeMux()
 	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), jobs.Once(rdb, periodic))
 	poll.Register(mux)
+	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
