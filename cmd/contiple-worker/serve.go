@@ -125,7 +125,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 	periodic := append(jobs.Schedule(intake, doorayEvery), jobs.RawRetentionSchedule(cfg.Mail.RawRetention.Std())...)
 	mux := asynq.NewServeMux()
-	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), jobs.Once(rdb, periodic))
+	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic))
 	poll.Register(mux)
 	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
