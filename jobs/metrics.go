@@ -88,7 +88,7 @@ var (
 	lagDesc = prometheus.NewDesc("contiple_outbox_lag_seconds",
 		"Age of the oldest outbox row not yet relayed to the queue.", nil, nil)
 	fetchAgeDesc = prometheus.NewDesc("contiple_mailbox_last_fetch_age_seconds",
-		"Seconds since the last successful fetch from each mailbox (-1: never).", []string{"mailbox"}, nil)
+		"Seconds since the last successful check of each mailbox, whether it had mail or not (-1: never checked): a quiet mailbox stays low, a broken one grows.", []string{"mailbox"}, nil)
 	mailboxFailingDesc = prometheus.NewDesc("contiple_mailbox_failing",
 		"1 when the last intake attempt of the mailbox failed (see mailboxes.last_error).", []string{"mailbox"}, nil)
 	inboundDesc = prometheus.NewDesc("contiple_inbound_mails",
