@@ -78,6 +78,19 @@ func (a *app) loadConfig() (*config.Config, error) {
 }
 
 func (a *app) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	pool, err := newPool()
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return pool, nil
+}
+
+// newPool is the pool of CONTIPLE_DATABASE_URL; it connects when first used.
+func newPool() (*pgxpool.Pool, error) {
 	url := os.Getenv("CONTIPLE_DATABASE_URL")
 	if url == "" {
 		return nil, errors.New("CONTIPLE_DATABASE_URL is not set")
@@ -91,12 +104,8 @@ func (a *app) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = 25
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return pool, nil
@@ -108,12 +117,22 @@ func (a *app) openStore(ctx context.Context) (*ticket.Store, *pgxpool.Pool, erro
 	if err != nil {
 		return nil, nil, err
 	}
+	store, err := storeOn(pool)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return store, pool, nil
+}
+
+// storeOn is the ticket store on pool with the masking key, if any.
+func storeOn(pool *pgxpool.Pool) (*ticket.Store, error) {
 	var sealer *ticket.Sealer
 	if key := strings.TrimSpace(os.Getenv("CONTIPLE_MASK_KEY")); key != "" {
+		var err error
 		if sealer, err = ticket.NewSealer(key); err != nil {
-			pool.Close()
-			return nil, nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
+			return nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
 		}
 	}
-	return ticket.NewStore(pool, sealer), pool, nil
+	return ticket.NewStore(pool, sealer), nil
 }
