@@ -516,6 +516,12 @@ func (in *ingest) body() string {
 	return in.m.ReplyText
 }
 
+// replyText is what the customer wrote anew: ” for a mail that only quotes.
+func (in *ingest) replyText() *string {
+	rt := in.m.ReplyText
+	return &rt
+}
+
 // create makes a ticket from the message; follows is the completed ticket the
 // customer wrote again about.
 func (in *ingest) create(ctx context.Context, follows *int64) (IngestResult, error) {
@@ -525,7 +531,7 @@ func (in *ingest) create(ctx context.Context, follows *int64) (IngestResult, err
 		subject = "(no subject)"
 	}
 	n := NewTicket{Service: in.service, Subject: subject, Channel: ChannelEmail, Priority: PriorityNormal,
-		CustomerName: name, CustomerEmail: address, Body: in.body(), HTML: in.m.HTML, Actor: "channel:email",
+		CustomerName: name, CustomerEmail: address, Body: in.body(), ReplyText: in.replyText(), HTML: in.m.HTML, Actor: "channel:email",
 		MailMessageID: in.m.ExternalID, InReplyTo: in.m.InReplyTo, References: in.m.References, InboundMailID: &in.id}
 	if _, err := mailAddress(address); err != nil {
 		n.CustomerEmail = "" // unusable for replies; the sender is still in the history
@@ -576,10 +582,10 @@ func (in *ingest) appendTo(ctx context.Context, t Ticket) (IngestResult, error) 
 func (in *ingest) insertMessage(ctx context.Context, ticketID int64) (int64, error) {
 	var id int64
 	_, address := in.customer()
-	err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, html,
+	err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, reply_text, html,
 			mail_message_id, in_reply_to, refs, inbound_mail_id, created_at)
-		VALUES ($1, 'customer', $2, $3, $4, nullif($5, ''), nullif($6, ''), $7, $8, $9) RETURNING id`,
-		ticketID, address, in.body(), in.m.HTML, in.m.ExternalID, in.m.InReplyTo, nonNil(in.m.References), in.id, in.now).Scan(&id)
+		VALUES ($1, 'customer', $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10) RETURNING id`,
+		ticketID, address, in.body(), in.replyText(), in.m.HTML, in.m.ExternalID, in.m.InReplyTo, nonNil(in.m.References), in.id, in.now).Scan(&id)
 	return id, err
 }
 
@@ -626,7 +632,9 @@ func (in *ingest) poison(ctx context.Context, parseErr error) (IngestResult, err
 	if _, err := mailAddress(in.m.From.Address); err != nil {
 		return IngestResult{Outcome: IngestFailed, Reason: reason + "; no sender address, so no ticket"}, nil
 	}
-	in.m.Text = "This mail could not be read completely (" + reason + "). The original message is attached as original.eml.\n\n" + in.m.Text
+	note := "This mail could not be read completely (" + reason + "). The original message is attached as original.eml."
+	in.m.Text = note + "\n\n" + in.m.Text
+	in.m.ReplyText = strings.TrimSpace(note + "\n\n" + in.m.ReplyText)
 	raw, err := in.raw(ctx)
 	if err != nil {
 		return IngestResult{}, err
@@ -650,8 +658,8 @@ func (in *ingest) replaceFailed(ctx context.Context, parseErr error) (IngestResu
 	if parseErr != nil {
 		return IngestResult{Outcome: IngestFailed, TicketID: *in.ticket, Reason: parseErr.Error()}, nil
 	}
-	if _, err := in.tx.Exec(ctx, `UPDATE ticket_messages SET body = $2, html = $3 WHERE inbound_mail_id = $1`,
-		in.id, in.body(), in.m.HTML); err != nil {
+	if _, err := in.tx.Exec(ctx, `UPDATE ticket_messages SET body = $2, reply_text = $3, html = $4 WHERE inbound_mail_id = $1`,
+		in.id, in.body(), in.replyText(), in.m.HTML); err != nil {
 		return IngestResult{}, err
 	}
 	var msgID int64
@@ -738,9 +746,9 @@ func (in *ingest) trackerMail(ctx context.Context) (IngestResult, error) {
 		return IngestResult{Outcome: IngestIgnored, Reason: "mail from Dooray! (" + in.m.From.Address + ") about no ticket of ours"}, nil
 	}
 	var msgID int64
-	if err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, html, mail_message_id, inbound_mail_id, created_at)
-		VALUES ($1, 'dooray_in', $2, $3, $4, nullif($5, ''), $6, $7) RETURNING id`,
-		t.ID, in.m.From.Address, in.body(), in.m.HTML, in.m.ExternalID, in.id, in.now).Scan(&msgID); err != nil {
+	if err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, reply_text, html, mail_message_id, inbound_mail_id, created_at)
+		VALUES ($1, 'dooray_in', $2, $3, $4, $5, nullif($6, ''), $7, $8) RETURNING id`,
+		t.ID, in.m.From.Address, in.body(), in.replyText(), in.m.HTML, in.m.ExternalID, in.id, in.now).Scan(&msgID); err != nil {
 		return IngestResult{}, err
 	}
 	return IngestResult{Outcome: IngestThreaded, TicketID: t.ID},
