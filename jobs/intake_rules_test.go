@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +49,100 @@ func TestIngestKeepsFullTextAndReplyText(t *testing.T) {
 	quote := ms[2]
 	if quote.ReplyText != "" || !quote.QuoteOnly || !strings.Contains(quote.Body, "> お問い合わせありがとうございます。") {
 		t.Errorf("quote-only mail: reply %q quote-only %v body %q", quote.ReplyText, quote.QuoteOnly, quote.Body)
+	}
+}
+
+func TestIngestContactFormMakesTicketForReplyToButOwnMailDoesNot(t *testing.T) {
+	t.Parallel()
+	in := newIntake(t)
+	res := in.deliver(fixture(t, "contact_form7.eml"))
+	if res.Outcome != ticket.IngestCreated {
+		t.Fatalf("contact form: %+v", res)
+	}
+	tk := in.ticket(res.TicketID)
+	if tk.CustomerEmail != "hanako@customer.example" || tk.CustomerName != "鈴木花子" || tk.Subject != "お問い合わせ: 請求書の再発行" {
+		t.Errorf("contact form ticket: %q <%s> %q", tk.CustomerName, tk.CustomerEmail, tk.Subject)
+	}
+	if ms := in.messages(tk.ID); len(ms) != 1 || !strings.Contains(ms[0].ReplyText, "11月分の請求書を再発行") {
+		t.Errorf("messages %+v", ms)
+	}
+	// Our own mail coming back is known by its Message-ID and Auto-Submitted,
+	// though it names a customer and a ticket.
+	if res := in.deliver(fixture(t, "own_mail_back.eml")); res.Outcome != ticket.IngestIgnored || !strings.Contains(res.Reason, "our own mail came back") {
+		t.Errorf("own mail back: %+v", res)
+	}
+	// From our address, naming no customer: recorded, no ticket.
+	if res := in.deliver(mailFrom("Support <support@example.test>", "note", "n", "Reply-To: support@example.test")); res.Outcome != ticket.IngestIgnored || !strings.Contains(res.Reason, "no customer in Reply-To") {
+		t.Errorf("own address, no customer: %+v", res)
+	}
+	if ms := in.messages(tk.ID); len(ms) != 1 {
+		t.Errorf("own mail joined the ticket: %d messages", len(ms))
+	}
+}
+
+func TestIngestListMailMakesTicketsBulkMailDoesNot(t *testing.T) {
+	t.Parallel()
+	in := newIntake(t)
+	res := in.deliver(fixture(t, "google_group.eml"))
+	if res.Outcome != ticket.IngestCreated {
+		t.Fatalf("Google Group mail: %+v", res)
+	}
+	if tk := in.ticket(res.TicketID); tk.CustomerEmail != "taro@customer.example" || tk.CustomerName != "Taro Yamada" {
+		t.Errorf("Google Group ticket for %q <%s>", tk.CustomerName, tk.CustomerEmail)
+	}
+	for name, reason := range map[string]string{
+		"newsletter_bulk.eml":     "Precedence: bulk",
+		"newsletter_oneclick.eml": "newsletter: List-Unsubscribe with List-Unsubscribe-Post",
+	} {
+		if res := in.deliver(fixture(t, name)); res.Outcome != ticket.IngestIgnored || !strings.Contains(res.Reason, reason) {
+			t.Errorf("%s: %+v, want ignored for %q", name, res, reason)
+		}
+	}
+}
+
+// pollAndIngest reads the Dovecot user's INBOX into the intake and ingests
+// what it stored, as mail:poll and mail:ingest would.
+func pollAndIngest(t *testing.T, in *intake, p *MailPoll, mi MailboxIntake) {
+	t.Helper()
+	cycle(t, p, mi)
+	ingestPending(t, in)
+}
+
+// inboundOutcome returns the state, reason and ticket of the stored mail
+// with that Message-ID (the last one, when there are several).
+func inboundOutcome(t *testing.T, in *intake, messageID string) (state, reason string, ticketID int64) {
+	t.Helper()
+	err := in.pool.QueryRow(context.Background(), `SELECT state, error, coalesce(ticket_id, 0) FROM inbound_mails
+		WHERE message_id = $1 ORDER BY id DESC LIMIT 1`, messageID).Scan(&state, &reason, &ticketID)
+	if err != nil {
+		t.Fatalf("inbound mail <%s>: %v", messageID, err)
+	}
+	return state, reason, ticketID
+}
+
+func TestIntakeFromDovecotFormsListsAndBulk(t *testing.T) {
+	t.Parallel()
+	u := newDovecotUser(t)
+	for _, name := range []string{"contact_form7.eml", "google_group.eml", "newsletter_bulk.eml", "own_mail_back.eml"} {
+		u.Append("INBOX", fixture(t, name))
+	}
+	in, p, mi := newPollIntake(t, u, "seen")
+	pollAndIngest(t, in, p, mi)
+	for _, c := range []struct{ messageID, state, customer string }{
+		{"Xk2p9dQw3eRtYuIoP1aSdFgHjKl0zXcVbNm4aQ@www.example.test", ticket.InboundProcessed, "hanako@customer.example"},
+		{"CAK7vQ0pXhJ2mZ9eR4tN8bW1sY6uL3cF5gD@mail.gmail.com", ticket.InboundProcessed, "taro@customer.example"},
+		{"4f1c2a9e8d7b6a5c4e3f.7731.410233@mail41.atl11.rsgsv.net", ticket.InboundIgnored, ""},
+		{"ct-1-5f1e2d3c4b5a6978@example.test", ticket.InboundIgnored, ""},
+	} {
+		state, reason, tid := inboundOutcome(t, in, c.messageID)
+		if state != c.state {
+			t.Errorf("<%s>: %s (%s), want %s", c.messageID, state, reason, c.state)
+			continue
+		}
+		if c.customer != "" {
+			if tk := in.ticket(tid); tk.CustomerEmail != c.customer {
+				t.Errorf("<%s>: ticket for %s, want %s", c.messageID, tk.CustomerEmail, c.customer)
+			}
+		}
 	}
 }

@@ -218,7 +218,7 @@ func TestIngestLoopsAndAutoRepliesAreRecordedNotTicketed(t *testing.T) {
 	}{
 		{mailFrom("bot@example.com", "Out of office", "away", "Auto-Submitted: auto-replied"), "Auto-Submitted"},
 		{mailFrom("list@example.com", "news", "n", "Precedence: bulk"), "Precedence"},
-		{mailFrom("list@example.com", "news", "n", "List-Id: <news.example.com>"), "List-Id"},
+		{mailFrom("list@example.com", "news", "n", "List-Unsubscribe: <mailto:u@example.com>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "newsletter"},
 		{mailFrom("Support <SUPPORT@example.test>", "loop", "l"), "our own address"},
 		{mailFrom("noti@dooray.com", "[Dooray] task", "x"), "Dooray!"},
 	} {

@@ -329,6 +329,8 @@ type ingest struct {
 	service string
 	ticket  *int64 // the ticket of an earlier attempt (failed mail retried)
 	hash    string
+	// fromOurs: From is one of our support addresses (see ownMail).
+	fromOurs bool
 }
 
 func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error) {
@@ -367,12 +369,8 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 		return in.poison(ctx, parseErr)
 	}
 	from := strings.ToLower(in.m.From.Address)
-	var own bool
-	if err := in.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM services WHERE lower(address) = $1)", from).Scan(&own); err != nil {
-		return IngestResult{}, err
-	}
-	if own && from != "" {
-		return IngestResult{Outcome: IngestIgnored, Reason: "mail from our own address " + from}, nil
+	if reason, err := in.ownMail(ctx); err != nil || reason != "" {
+		return IngestResult{Outcome: IngestIgnored, Reason: reason}, err
 	}
 	if b := in.m.Bounce; b != nil {
 		if len(b.Failed) == 0 && b.Report {
@@ -495,12 +493,14 @@ func (in *ingest) lockTicket(ctx context.Context, id int64) (*Ticket, error) {
 	return &t, nil
 }
 
-// customer is who the ticket answers: the Reply-To address if any, with the From name.
+// customer is who the ticket answers: the Reply-To address if any, with the
+// From name — or the Reply-To name when From is our own address (a contact
+// form, a list that rewrote From), whose name is ours or the list's.
 func (in *ingest) customer() (name, address string) {
 	name, address = in.m.From.Name, in.m.From.Address
 	if len(in.m.ReplyTo) > 0 && in.m.ReplyTo[0].Address != "" {
 		address = in.m.ReplyTo[0].Address
-		if name == "" {
+		if name == "" || in.fromOurs {
 			name = in.m.ReplyTo[0].Name
 		}
 	}
@@ -516,7 +516,7 @@ func (in *ingest) body() string {
 	return in.m.ReplyText
 }
 
-// replyText is what the customer wrote anew: ” for a mail that only quotes.
+// replyText is what the customer wrote anew: empty for a mail that only quotes.
 func (in *ingest) replyText() *string {
 	rt := in.m.ReplyText
 	return &rt
