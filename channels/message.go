@@ -7,6 +7,9 @@ import "time"
 type Message struct {
 	Channel    string // "email", later "chat", "helpcenter" …
 	ExternalID string // the channel's id of the message (an email's Message-ID)
+	// Fingerprint is a digest of what the sender wrote, without what relays
+	// add: with ExternalID it recognises copies of one message.
+	Fingerprint string
 	Subject    string
 	From       Party
 	ReplyTo    []Party

@@ -146,3 +146,56 @@ func TestIntakeFromDovecotFormsListsAndBulk(t *testing.T) {
 		}
 	}
 }
+
+func TestIngestDuplicatesByMessageIDAndFingerprint(t *testing.T) {
+	t.Parallel()
+	in := newIntake(t)
+	// A different mail reusing an earlier one's Message-ID is a mail of its own.
+	first := in.deliver(fixture(t, "reused_message_id_1.eml"))
+	second := in.deliver(fixture(t, "reused_message_id_2.eml"))
+	if first.Outcome != ticket.IngestCreated || second.Outcome != ticket.IngestCreated || first.TicketID == second.TicketID {
+		t.Fatalf("reused Message-ID: %+v then %+v", first, second)
+	}
+	if tk := in.ticket(second.TicketID); tk.CustomerEmail != "jiro@other.example" {
+		t.Errorf("second ticket for %s", tk.CustomerEmail)
+	}
+	// The same mail by two routes (other Received lines, line endings) is one.
+	direct := in.deliver(fixture(t, "two_routes_direct.eml"))
+	forwarded := in.deliver(fixture(t, "two_routes_forwarded.eml"))
+	if direct.Outcome != ticket.IngestCreated || forwarded.Outcome != ticket.IngestDuplicate || forwarded.TicketID != direct.TicketID {
+		t.Errorf("two routes: %+v then %+v", direct, forwarded)
+	}
+	// Either reused-id mail fetched again is still a duplicate.
+	if again := in.deliver(fixture(t, "reused_message_id_2.eml")); again.Outcome != ticket.IngestDuplicate || again.TicketID != second.TicketID {
+		t.Errorf("reused-id mail again: %+v", again)
+	}
+	if ms := in.messages(direct.TicketID); len(ms) != 1 {
+		t.Errorf("%d messages in the two-route ticket", len(ms))
+	}
+}
+
+func TestIntakeFromDovecotReusedMessageIDAndTwoRoutes(t *testing.T) {
+	t.Parallel()
+	u := newDovecotUser(t)
+	for _, name := range []string{"reused_message_id_1.eml", "two_routes_direct.eml", "reused_message_id_2.eml", "two_routes_forwarded.eml"} {
+		u.Append("INBOX", fixture(t, name))
+	}
+	in, p, mi := newPollIntake(t, u, "seen")
+	pollAndIngest(t, in, p, mi)
+	rows, err := in.pool.Query(context.Background(), `SELECT i.state, coalesce(t.customer_email, '') FROM inbound_mails i
+		LEFT JOIN tickets t ON t.id = i.ticket_id ORDER BY i.uid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var state, customer string
+		rows.Scan(&state, &customer)
+		got = append(got, state+" "+customer)
+	}
+	rows.Close()
+	want := []string{"processed ichiro@customer.example", "processed mei@customer.example", "processed jiro@other.example", "duplicate mei@customer.example"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("intake: %v, want %v", got, want)
+	}
+}

@@ -53,6 +53,7 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 	}
 	parsed, parseErr := email.Parse(im.Raw, h.Parse)
 	m := parsed.Message()
+	m.Fingerprint = email.Fingerprint(im.Raw)
 	hints := ticket.Hints{Tracker: h.fromTracker(parsed.From.Address)}
 	if n, ok := email.ExtractTicketMarker(parsed.Subject); ok {
 		hints.Marker = n

@@ -314,7 +314,8 @@ func (s *Store) Ingest(ctx context.Context, id int64, m *channels.Message, h Hin
 			ticketID = &res.TicketID
 		}
 		_, err = tx.Exec(ctx, `UPDATE inbound_mails SET state = $2, error = $3, ticket_id = coalesce($4, ticket_id),
-			message_id = $5, processed_at = $6 WHERE id = $1`, id, state, res.Reason, ticketID, m.ExternalID, in.now)
+			message_id = $5, fingerprint = $6, processed_at = $7 WHERE id = $1`,
+			id, state, res.Reason, ticketID, m.ExternalID, in.fingerprint(), in.now)
 		return err
 	})
 	return res, err
@@ -354,10 +355,12 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 		return in.replaceFailed(ctx, parseErr)
 	}
 	// Copies of one mail (an alias and a direct delivery, a folder read again)
-	// are ingested one after the other, so the second sees the first.
+	// are ingested one after the other, so the second sees the first: every
+	// copy (see duplicate) has the same Message-ID, or the same fingerprint
+	// when it has none.
 	key := in.service + "|" + in.m.ExternalID
 	if in.m.ExternalID == "" {
-		key = in.service + "|" + in.hash
+		key = in.service + "|" + in.fingerprint()
 	}
 	if _, err := in.tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key); err != nil {
 		return IngestResult{}, err
@@ -400,14 +403,19 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 	return in.appendTo(ctx, *t)
 }
 
-// duplicate: the same mail (Message-ID, or content when there is none) is
-// already in a ticket of this service, e.g. fetched again after UIDVALIDITY changed.
+// duplicate: the same mail is already in a ticket of this service, e.g.
+// fetched again after UIDVALIDITY changed, or delivered by a second route. A
+// copy has the same Message-ID (or none) and the same bytes or the same
+// fingerprint of what the sender wrote (relays add different Received lines),
+// so the (message_id, content_hash) index finds it. A different
+// mail that reuses a Message-ID is no copy. Mail stored before fingerprints
+// existed counts by its Message-ID alone.
 func (in *ingest) duplicate(ctx context.Context) (bool, int64, error) {
 	var t int64
 	err := in.tx.QueryRow(ctx, `SELECT coalesce(ticket_id, 0) FROM inbound_mails i JOIN mailboxes b ON b.id = i.mailbox_id
 		WHERE i.id <> $1 AND b.service_key = $2 AND i.state IN ('processed', 'ignored', 'failed')
-		  AND (i.content_hash = $3 AND i.message_id = $4 OR $4 <> '' AND i.message_id = $4)
-		ORDER BY i.id LIMIT 1`, in.id, in.service, in.hash, in.m.ExternalID).Scan(&t)
+		  AND i.message_id = $4 AND (i.content_hash = $3 OR i.fingerprint = $5 OR $4 <> '' AND i.fingerprint = '')
+		ORDER BY i.id LIMIT 1`, in.id, in.service, in.hash, in.m.ExternalID, in.fingerprint()).Scan(&t)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, 0, nil
 	}
@@ -505,6 +513,14 @@ func (in *ingest) customer() (name, address string) {
 		}
 	}
 	return oneLine(name), oneLine(address)
+}
+
+// fingerprint is the message's, or its bytes' digest when the channel gave none.
+func (in *ingest) fingerprint() string {
+	if in.m.Fingerprint != "" {
+		return in.m.Fingerprint
+	}
+	return in.hash
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -8,4 +8,4 @@ ALTER TABLE ticket_messages ADD COLUMN reply_text text;
 -- fetched twice or delivered by two routes, while a different mail that reuses
 -- a Message-ID is not taken for a copy. '' for rows stored before it existed.
 ALTER TABLE inbound_mails ADD COLUMN fingerprint text NOT NULL DEFAULT '';
-CREATE INDEX inbound_mails_fingerprint_idx ON inbound_mails (fingerprint) WHERE fingerprint <> '';
+CREATE INDEX inbound_mails_fingerprint_idx ON inbound_mails (message_id, fingerprint);
