@@ -10,13 +10,13 @@ type Message struct {
 	// Fingerprint is a digest of what the sender wrote, without what relays
 	// add: with ExternalID it recognises copies of one message.
 	Fingerprint string
-	Subject    string
-	From       Party
-	ReplyTo    []Party
-	Text       string // full text, history included
-	ReplyText  string // the customer's new text, without quoted history
-	HTML       string // sanitised for display
-	Date       time.Time
+	Subject     string
+	From        Party
+	ReplyTo     []Party
+	Text        string // full text, history included
+	ReplyText   string // the customer's new text, without quoted history
+	HTML        string // sanitised for display
+	Date        time.Time
 
 	// ThreadIDs are ids of earlier messages this one answers, most specific
 	// first (In-Reply-To, then References newest to oldest).
