@@ -7,16 +7,13 @@ import "time"
 type Message struct {
 	Channel    string // "email", later "chat", "helpcenter" …
 	ExternalID string // the channel's id of the message (an email's Message-ID)
-	// Fingerprint is a digest of what the sender wrote, without what relays
-	// add: with ExternalID it recognises copies of one message.
-	Fingerprint string
-	Subject     string
-	From        Party
-	ReplyTo     []Party
-	Text        string // full text, history included
-	ReplyText   string // the customer's new text, without quoted history
-	HTML        string // sanitised for display
-	Date        time.Time
+	Subject    string
+	From       Party
+	ReplyTo    []Party
+	Text       string // full text, history included
+	ReplyText  string // the customer's new text, without quoted history
+	HTML       string // sanitised for display
+	Date       time.Time
 
 	// ThreadIDs are ids of earlier messages this one answers, most specific
 	// first (In-Reply-To, then References newest to oldest).
@@ -31,6 +28,10 @@ type Message struct {
 	Reason    string
 	// Bounce is set for a delivery report.
 	Bounce *Bounce
+
+	// Fingerprint is a digest of what the sender wrote, without what relays
+	// add: with ExternalID it recognises copies of one message.
+	Fingerprint string
 }
 
 // Party is a sender or recipient.
