@@ -2,11 +2,13 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/ticket"
 )
 
@@ -197,5 +199,79 @@ func TestIntakeFromDovecotReusedMessageIDAndTwoRoutes(t *testing.T) {
 	want := []string{"processed ichiro@customer.example", "processed mei@customer.example", "processed jiro@other.example", "duplicate mei@customer.example"}
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("intake: %v, want %v", got, want)
+	}
+}
+
+func TestIngestSpamGoesToTheSpamBoxAndIsRestored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newIntake(t)
+	in.h.Spam = map[string]email.SpamRule{"support": {Header: "X-Spam-Score", Threshold: 5}}
+	for name, reason := range map[string]string{
+		"spam_flagged.eml": "X-Spam-Flag: YES",
+		"spam_score.eml":   "X-Spam-Score: 6.3 (threshold 5)",
+	} {
+		res := in.deliver(fixture(t, name))
+		if res.Outcome != ticket.IngestSpam || res.TicketID == 0 {
+			t.Fatalf("%s: %+v", name, res)
+		}
+		if st := in.ticket(res.TicketID).Status; st != ticket.StatusSpam {
+			t.Errorf("%s: status %s", name, st)
+		}
+		evs, err := in.store.Events(ctx, res.TicketID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := evs[len(evs)-1]
+		if last.Kind != "spam" || last.To != ticket.StatusSpam || !strings.Contains(fmt.Sprint(last.Data["reason"]), reason) {
+			t.Errorf("%s: last event %+v, want spam because %q", name, last, reason)
+		}
+	}
+	// The spam box is out of the queue; restore brings a ticket back.
+	queue, err := in.store.List(ctx, ticket.ListFilter{})
+	if err != nil || len(queue) != 0 {
+		t.Errorf("queue: %v %v", queue, err)
+	}
+	tk, err := in.store.Restore(ctx, 1, "admin")
+	if err != nil || tk.Status != ticket.StatusUnassigned {
+		t.Errorf("restore: %+v %v", tk, err)
+	}
+	// Without the service's rule a score alone is not spam.
+	in.h.Spam = nil
+	raw := strings.Replace(fixture(t, "spam_score.eml"), "Message-ID: <8f2d1c0b-pills@", "Message-ID: <8f2d1c0b-pills-2@", 1)
+	if res := in.deliver(raw); res.Outcome != ticket.IngestCreated {
+		t.Errorf("score without a rule: %+v", res)
+	}
+}
+
+func TestIntakeFromDovecotSpamToTheSpamBox(t *testing.T) {
+	t.Parallel()
+	u := newDovecotUser(t)
+	u.Append("INBOX", fixture(t, "spam_flagged.eml"))
+	u.Append("INBOX", fixture(t, "spam_score.eml"))
+	u.Append("INBOX", fixture(t, "contact_form7.eml"))
+	in, p, mi := newPollIntake(t, u, "seen")
+	in.h.Spam = map[string]email.SpamRule{"support": {Header: "X-Spam-Score", Threshold: 5}}
+	pollAndIngest(t, in, p, mi)
+	for id, want := range map[string]ticket.Status{
+		"20261124070000.prize.4411@win-prize.example":             ticket.StatusSpam,
+		"8f2d1c0b-pills@cheap-pills.example":                      ticket.StatusSpam,
+		"Xk2p9dQw3eRtYuIoP1aSdFgHjKl0zXcVbNm4aQ@www.example.test": ticket.StatusUnassigned,
+	} {
+		state, reason, tid := inboundOutcome(t, in, id)
+		if state != ticket.InboundProcessed || tid == 0 {
+			t.Errorf("<%s>: %s %q", id, state, reason)
+			continue
+		}
+		if st := in.ticket(tid).Status; st != want {
+			t.Errorf("<%s>: ticket %s, want %s", id, st, want)
+		}
+	}
+	// Spam is done with: acknowledged on the server like any ingested mail.
+	cycle(t, p, mi)
+	for uid, flags := range u.Flags("INBOX") {
+		if len(flags) != 1 {
+			t.Errorf("uid %d flags %v, want \\Seen", uid, flags)
+		}
 	}
 }

@@ -22,6 +22,9 @@ type MailIngest struct {
 	// TrackerDomains are the sender domains of Dooray!'s own mail (default
 	// dooray.com and its government and finance clouds).
 	TrackerDomains []string
+	// Spam holds each service's own spam verdict header (by service key);
+	// X-Spam-Flag and X-Spam-Status count for every service.
+	Spam map[string]email.SpamRule
 }
 
 // DefaultTrackerDomains are the domains Dooray! mails from.
@@ -54,7 +57,7 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 	parsed, parseErr := email.Parse(im.Raw, h.Parse)
 	m := parsed.Message()
 	m.Fingerprint = email.Fingerprint(im.Raw)
-	hints := ticket.Hints{Tracker: h.fromTracker(parsed.From.Address)}
+	hints := ticket.Hints{Tracker: h.fromTracker(parsed.From.Address), Spam: email.SpamVerdict(im.Raw, h.Spam[im.Service])}
 	if n, ok := email.ExtractTicketMarker(parsed.Subject); ok {
 		hints.Marker = n
 	}

@@ -267,6 +267,9 @@ type Hints struct {
 	// Tracker is mail sent by Dooray! (a task's mail to an e-mail user coming
 	// back): it joins the ticket of its subject marker as a Dooray! message.
 	Tracker bool
+	// Spam says why the receiving MTA flagged the mail as spam ("" when it
+	// did not): it goes to the spam box instead of the queue.
+	Spam string
 }
 
 // Ingest outcomes.
@@ -278,6 +281,7 @@ const (
 	IngestBounce    = "bounce"    // a delivery report, matched or not
 	IngestDuplicate = "duplicate" // seen before
 	IngestFailed    = "failed"    // unreadable; kept, and in a ticket when possible
+	IngestSpam      = "spam"      // a new ticket, in the spam box
 	IngestDone      = "done"      // the row was already ingested: nothing to do
 )
 
@@ -305,7 +309,8 @@ func (s *Store) Ingest(ctx context.Context, id int64, m *channels.Message, h Hin
 			return nil
 		}
 		state := map[string]string{IngestCreated: InboundProcessed, IngestThreaded: InboundProcessed, IngestReopened: InboundProcessed,
-			IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed}[res.Outcome]
+			IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed,
+			IngestSpam: InboundProcessed}[res.Outcome]
 		if res.Outcome == IngestBounce && res.TicketID == 0 {
 			state = InboundIgnored
 		}
@@ -380,6 +385,9 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 			return IngestResult{Outcome: IngestIgnored, Reason: "delivery report without a failed recipient (delayed or relayed)"}, nil
 		}
 		return in.bounce(ctx)
+	}
+	if in.h.Spam != "" {
+		return in.spamBox(ctx)
 	}
 	if in.h.Tracker {
 		return in.trackerMail(ctx)

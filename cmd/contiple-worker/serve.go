@@ -127,7 +127,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	mux := asynq.NewServeMux()
 	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), jobs.Once(rdb, periodic))
 	poll.Register(mux)
-	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
+	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg),
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
@@ -334,6 +334,15 @@ func mailboxIntakes(cfg *config.Config) (map[string]jobs.MailboxIntake, error) {
 				Folder: m.Folder, NoIdle: !m.IDLE}}
 	}
 	return out, nil
+}
+
+// spamRules are the services' own spam verdict headers, by service key.
+func spamRules(cfg *config.Config) map[string]email.SpamRule {
+	out := map[string]email.SpamRule{}
+	for _, s := range cfg.Services {
+		out[s.Key] = email.SpamRule{Header: s.Spam.Header, Threshold: s.Spam.Threshold}
+	}
+	return out
 }
 
 func inlineOrFile(inline, file string) (string, error) {

@@ -68,6 +68,15 @@ type Service struct {
 	Templates      map[string]Locales `yaml:"templates"` // kind (resolve, hold) → locale → template
 	ForbiddenWords []string           `yaml:"forbidden_words"`
 	Triggers       []Trigger          `yaml:"triggers"`
+	Spam           Spam               `yaml:"spam"`
+}
+
+// Spam is a service's own spam verdict header: mail whose header carries a
+// score at or above the threshold goes to the spam box. X-Spam-Flag: YES and
+// X-Spam-Status: Yes count without it.
+type Spam struct {
+	Header    string  `yaml:"header"`    // e.g. X-Spam-Score; "" = the standard flags only
+	Threshold float64 `yaml:"threshold"` // e.g. 5
 }
 
 type Mailbox struct {

@@ -1,0 +1,41 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSpamRule(t *testing.T) {
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Services[0].Spam; got != (Spam{Header: "X-Spam-Score", Threshold: 5}) {
+		t.Errorf("example's spam rule: %+v", got)
+	}
+	const bad = `
+smtp: {host: 127.0.0.1, port: 25}
+services:
+  - {key: a, name: A, address: a@example.test, spam: {threshold: 5}}
+  - {key: b, name: B, address: b@example.test, spam: {header: "X Spam: Score", threshold: 5}}
+`
+	_, err = Parse([]byte(bad))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	var paths []string
+	for _, p := range ps {
+		paths = append(paths, p.Path)
+	}
+	if diff := cmp.Diff([]string{"services[0].spam.header", "services[1].spam.header"}, paths); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
+	}
+}
