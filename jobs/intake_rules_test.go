@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/ticket"
 )
@@ -273,5 +275,110 @@ func TestIntakeFromDovecotSpamToTheSpamBox(t *testing.T) {
 		if len(flags) != 1 {
 			t.Errorf("uid %d flags %v, want \\Seen", uid, flags)
 		}
+	}
+}
+
+func TestMailRetryFetchesOverLimitMailFromTheServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := newDovecotUser(t)
+	if err := u.Client.Create("Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	big := fixture(t, "large_attachment.eml")
+	u.Append("Support", big)
+	in, p, mi := newPollIntake(t, u, "seen")
+	mi.Account.Folder = "Support"
+	p.Mailboxes["support"] = mi
+	p.MaxBytes = 2000
+	pollAndIngest(t, in, p, mi)
+	failed, err := in.store.InboundByState(ctx, []string{ticket.InboundFailed}, 10)
+	if err != nil || len(failed) != 1 {
+		t.Fatalf("failed: %+v %v", failed, err)
+	}
+	id := failed[0].ID
+
+	// Under the same limit it is still too large, and the command says so.
+	if _, err := p.Retry(ctx, id); err == nil || !strings.Contains(err.Error(), "still larger than mail.max_message_bytes") {
+		t.Errorf("retry under the old limit: %v", err)
+	}
+	// Once the limit is raised, retry fetches it by UID and it is ingested.
+	p.MaxBytes = 1 << 20
+	if fetched, err := p.Retry(ctx, id); err != nil || !fetched {
+		t.Fatalf("retry: %v %v", fetched, err)
+	}
+	ingestPending(t, in)
+	state, reason, tid := inboundOutcome(t, in, "0b1c2d3e-scan@customer.example")
+	if state != ticket.InboundProcessed || tid == 0 {
+		t.Fatalf("after retry: %s %q", state, reason)
+	}
+	ms := in.messages(tid)
+	var n int
+	in.pool.QueryRow(ctx, "SELECT count(*) FROM message_attachments WHERE message_id = $1 AND filename = 'receipt.pdf'", ms[0].ID).Scan(&n)
+	if n != 1 || !strings.Contains(ms[0].Body, "領収書のスキャンを添付します") {
+		t.Errorf("ticket message %q, %d attachment(s)", ms[0].Body, n)
+	}
+	// A second retry finds it done; the next cycle acknowledges it on the server.
+	if _, err := p.Retry(ctx, id); err == nil || !strings.Contains(err.Error(), "only failed or ignored mail") {
+		t.Errorf("second retry: %v", err)
+	}
+	cycle(t, p, mi)
+	for uid, flags := range u.Flags("Support") {
+		if len(flags) != 1 || flags[0] != imap.FlagSeen {
+			t.Errorf("uid %d flags %v", uid, flags)
+		}
+	}
+}
+
+func TestMailRetrySaysWhenTheServerNoLongerHasTheMail(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := newDovecotUser(t)
+	if err := u.Client.Create("Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	big := fixture(t, "large_attachment.eml")
+	u.Append("Support", big)
+	u.Append("Support", strings.Replace(big, "0b1c2d3e-scan@", "0b1c2d3e-scan-2@", 1))
+	in, p, mi := newPollIntake(t, u, "seen")
+	mi.Account.Folder = "Support"
+	p.Mailboxes["support"] = mi
+	p.MaxBytes = 2000
+	pollAndIngest(t, in, p, mi)
+	failed, err := in.store.InboundByState(ctx, []string{ticket.InboundFailed}, 10)
+	if err != nil || len(failed) != 2 {
+		t.Fatalf("failed: %+v %v", failed, err)
+	}
+	p.MaxBytes = 1 << 20
+	// Someone deleted the first on the server.
+	if _, err := u.Client.Select("Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	first := failed[1] // newest first
+	if err := u.Client.Store(imap.UIDSetNum(imap.UID(first.UID)), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Client.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Retry(ctx, first.ID); err == nil || !strings.Contains(err.Error(), "is no longer on the server: it was deleted or moved") {
+		t.Errorf("deleted mail: %v", err)
+	}
+	// The folder is recreated: UIDs of the old UIDVALIDITY name nothing.
+	if _, err := u.Client.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Client.Delete("Support").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Client.Create("Support", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Retry(ctx, failed[0].ID); err == nil || !strings.Contains(err.Error(), "was recreated (UIDVALIDITY") {
+		t.Errorf("new UIDVALIDITY: %v", err)
+	}
+	// Nothing was lost: both rows are still there, failed, for a person to see.
+	if still, _ := in.store.InboundByState(ctx, []string{ticket.InboundFailed}, 10); len(still) != 2 {
+		t.Errorf("%d failed rows left", len(still))
 	}
 }

@@ -248,7 +248,7 @@ func (s *Store) RetryInbound(ctx context.Context, id int64) error {
 			return err
 		}
 		if size == 0 {
-			return inputf("inbound mail %d has no stored content (it was too large to read): fetch it from the mailbox by hand", id)
+			return fmt.Errorf("inbound mail %d: %w", id, ErrNotStored)
 		}
 		if _, err := tx.Exec(ctx, "UPDATE inbound_mails SET state = 'received', error = '' WHERE id = $1", id); err != nil {
 			return err
