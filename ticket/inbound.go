@@ -390,7 +390,9 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 		return in.spamBox(ctx)
 	}
 	if in.h.Tracker {
-		return in.trackerMail(ctx)
+		if res, ok, err := in.trackerMail(ctx); err != nil || ok {
+			return res, err
+		}
 	}
 	t, err := in.thread(ctx)
 	if err != nil {
@@ -457,15 +459,20 @@ func (in *ingest) thread(ctx context.Context) (*Ticket, error) {
 		if t == nil {
 			continue
 		}
-		var belongs bool
-		err = in.tx.QueryRow(ctx, `SELECT lower($2) = lower(customer_email) OR EXISTS (SELECT 1 FROM ticket_messages
-			WHERE ticket_id = $1 AND kind = 'customer' AND lower(author) = lower($2)) FROM tickets WHERE id = $1`,
-			t.ID, in.m.From.Address).Scan(&belongs)
-		if err != nil || belongs {
+		if belongs, err := in.senderBelongs(ctx, t.ID); err != nil || belongs {
 			return t, err
 		}
 	}
 	return nil, nil
+}
+
+// senderBelongs reports whether the sender is ticket id's customer or wrote in it before.
+func (in *ingest) senderBelongs(ctx context.Context, id int64) (bool, error) {
+	var belongs bool
+	err := in.tx.QueryRow(ctx, `SELECT lower($2) = lower(customer_email) OR EXISTS (SELECT 1 FROM ticket_messages
+		WHERE ticket_id = $1 AND kind = 'customer' AND lower(author) = lower($2)) FROM tickets WHERE id = $1`,
+		id, in.m.From.Address).Scan(&belongs)
+	return belongs, err
 }
 
 // threadTickets returns the tickets of the messages (the customer's or ours)
@@ -756,25 +763,32 @@ func (in *ingest) bounce(ctx context.Context) (IngestResult, error) {
 			map[string]any{"outbound_mail_id": outID, "failing_addresses": failed}, in.now)
 }
 
-// trackerMail files a mail from Dooray! under the ticket its subject marker
-// names, as a Dooray! message; it never changes the ticket's status.
-func (in *ingest) trackerMail(ctx context.Context) (IngestResult, error) {
-	var t *Ticket
-	if in.h.Marker != 0 {
-		var err error
-		if t, err = in.lockTicket(ctx, in.h.Marker); err != nil {
-			return IngestResult{}, err
-		}
+// trackerMail files a mail from Dooray! (authenticated by the channel) under
+// the ticket its subject marker names, as a Dooray! message, when that ticket
+// was escalated to Dooray!; it never changes the ticket's status. ok is false
+// for any other mail from Dooray!, which is then ordinary customer mail.
+func (in *ingest) trackerMail(ctx context.Context) (res IngestResult, ok bool, err error) {
+	if in.h.Marker == 0 {
+		return res, false, nil
 	}
-	if t == nil {
-		return IngestResult{Outcome: IngestIgnored, Reason: "mail from Dooray! (" + in.m.From.Address + ") about no ticket of ours"}, nil
+	t, err := in.lockTicket(ctx, in.h.Marker)
+	if err != nil || t == nil {
+		return res, false, err
+	}
+	var linked bool
+	if err := in.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM dooray_links WHERE ticket_id = $1)", t.ID).Scan(&linked); err != nil || !linked {
+		return res, false, err
+	}
+	// A customer whose own mail Dooray! hosts, writing in their ticket, is the customer.
+	if customer, err := in.senderBelongs(ctx, t.ID); err != nil || customer {
+		return res, false, err
 	}
 	var msgID int64
 	if err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, reply_text, html, mail_message_id, inbound_mail_id, created_at)
 		VALUES ($1, 'dooray_in', $2, $3, $4, $5, nullif($6, ''), $7, $8) RETURNING id`,
 		t.ID, in.m.From.Address, in.body(), in.replyText(), in.m.HTML, in.m.ExternalID, in.id, in.now).Scan(&msgID); err != nil {
-		return IngestResult{}, err
+		return res, false, err
 	}
-	return IngestResult{Outcome: IngestThreaded, TicketID: t.ID},
+	return IngestResult{Outcome: IngestThreaded, TicketID: t.ID}, true,
 		insertEvent(ctx, in.tx, t.ID, "dooray_mail", "channel:email", t.Status, t.Status, map[string]any{"message_id": msgID}, in.now)
 }

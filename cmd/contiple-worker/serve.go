@@ -127,7 +127,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	mux := asynq.NewServeMux()
 	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), jobs.Once(rdb, periodic))
 	poll.Register(mux)
-	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg),
+	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg), TrackerDomains: cfg.Dooray.MailDomains,
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)

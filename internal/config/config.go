@@ -50,6 +50,10 @@ type Dooray struct {
 	TokenFile    string   `yaml:"token_file"`
 	BotMemberID  string   `yaml:"bot_member_id"`
 	SyncInterval Duration `yaml:"sync_interval"`
+	// MailDomains are the domains Dooray! mails from; such mail counts as
+	// Dooray!'s only with a valid DKIM signature of the domain. nil: dooray.com,
+	// gov-dooray.com, dooray.co.kr.
+	MailDomains []string `yaml:"mail_domains"`
 }
 
 // Mail holds intake settings shared by every mailbox.
