@@ -68,7 +68,8 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Ticket, error) {
 
 // Messages returns the processing history of a ticket, oldest first.
 func (s *Store) Messages(ctx context.Context, id int64) ([]Message, error) {
-	rows, err := s.pool.Query(ctx, `SELECT m.id, m.ticket_id, m.kind, m.author, m.body, m.html,
+	rows, err := s.pool.Query(ctx, `SELECT m.id, m.ticket_id, m.kind, m.author, m.body, coalesce(m.reply_text, m.body),
+			coalesce(m.reply_text = '' AND m.body <> '', false), m.html,
 			coalesce(m.mail_message_id, ''), coalesce(m.in_reply_to, ''), m.refs, coalesce(m.dooray_log_id, ''), m.created_at,
 			coalesce((SELECT json_agg(json_build_object('id', k.id, 'start', k.start_pos, 'end', k.end_pos,
 				'recoverable', k.sealed IS NOT NULL, 'masked_by', k.masked_by) ORDER BY k.start_pos)
@@ -80,7 +81,7 @@ func (s *Store) Messages(ctx context.Context, id int64) ([]Message, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
 		var m Message
 		var masks []byte
-		err := r.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Author, &m.Body, &m.HTML, &m.MailMessageID, &m.InReplyTo,
+		err := r.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Author, &m.Body, &m.ReplyText, &m.QuoteOnly, &m.HTML, &m.MailMessageID, &m.InReplyTo,
 			&m.References, &m.DoorayLogID, &m.CreatedAt, &masks)
 		if err == nil {
 			err = json.Unmarshal(masks, &m.Masks)

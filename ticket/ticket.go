@@ -41,18 +41,24 @@ const (
 
 // Message is one entry of the processing history (相談処理内訳).
 type Message struct {
-	ID            int64       `json:"id"`
-	TicketID      int64       `json:"ticket_id"`
-	Kind          MessageKind `json:"kind"`
-	Author        string      `json:"author"`
-	Body          string      `json:"body"`
-	HTML          string      `json:"html,omitempty"`
-	MailMessageID string      `json:"mail_message_id,omitempty"`
-	InReplyTo     string      `json:"in_reply_to,omitempty"`
-	References    []string    `json:"references,omitempty"`
-	DoorayLogID   string      `json:"dooray_log_id,omitempty"`
-	Masks         []Mask      `json:"masks,omitempty"`
-	CreatedAt     time.Time   `json:"created_at"`
+	ID       int64       `json:"id"`
+	TicketID int64       `json:"ticket_id"`
+	Kind     MessageKind `json:"kind"`
+	Author   string      `json:"author"`
+	Body     string      `json:"body"` // the full text, quoted history included
+	// ReplyText is what the customer wrote anew, without quoted history: what
+	// a helpdesk shows first. It is Body where no reply text was read (a
+	// message that did not come by mail).
+	ReplyText string `json:"reply_text"`
+	// QuoteOnly says the mail held nothing but quoted history: ReplyText is empty.
+	QuoteOnly     bool      `json:"quote_only,omitempty"`
+	HTML          string    `json:"html,omitempty"`
+	MailMessageID string    `json:"mail_message_id,omitempty"`
+	InReplyTo     string    `json:"in_reply_to,omitempty"`
+	References    []string  `json:"references,omitempty"`
+	DoorayLogID   string    `json:"dooray_log_id,omitempty"`
+	Masks         []Mask    `json:"masks,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // Mask is a masked span of a message's body, in characters.

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/api"
@@ -155,7 +154,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic))
 	poll.Register(mux)
 	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
-	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
+	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg), TrackerDomains: cfg.Dooray.MailDomains,
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
@@ -341,6 +340,15 @@ func mailboxIntakes(cfg *config.Config) (map[string]jobs.MailboxIntake, error) {
 				Folder: m.Folder, NoIdle: !m.IDLE}}
 	}
 	return out, nil
+}
+
+// spamRules are the services' own spam verdict headers, by service key.
+func spamRules(cfg *config.Config) map[string]email.SpamRule {
+	out := map[string]email.SpamRule{}
+	for _, s := range cfg.Services {
+		out[s.Key] = email.SpamRule{Header: s.Spam.Header, Threshold: s.Spam.Threshold}
+	}
+	return out
 }
 
 func inlineOrFile(inline, file string) (string, error) {

@@ -97,6 +97,7 @@ func (a *app) ticketCmd() *cobra.Command {
 	}
 
 	show := &cobra.Command{Use: "show N", Short: "Show a ticket with its processing history and events", Args: cobra.ExactArgs(1)}
+	full := show.Flags().Bool("full", false, "print each mail's full text, quoted history included (default: what the customer wrote anew)")
 	show.RunE = func(c *cobra.Command, args []string) error {
 		id, err := ticketNumber(args[0])
 		if err != nil {
@@ -118,7 +119,7 @@ func (a *app) ticketCmd() *cobra.Command {
 			if a.json {
 				return printJSON(a.out, map[string]any{"ticket": t, "messages": msgs, "events": events})
 			}
-			printTicketDetail(a.out, t, msgs, events)
+			printTicketDetail(a.out, t, msgs, events, *full)
 			return nil
 		})
 	}

@@ -51,6 +51,10 @@ type Dooray struct {
 	TokenFile    string   `yaml:"token_file"`
 	BotMemberID  string   `yaml:"bot_member_id"`
 	SyncInterval Duration `yaml:"sync_interval"`
+	// MailDomains are the domains Dooray! mails from; such mail counts as
+	// Dooray!'s only with a valid DKIM signature of the domain. nil: dooray.com,
+	// gov-dooray.com, dooray.co.kr.
+	MailDomains []string `yaml:"mail_domains"`
 }
 
 // Mail holds intake settings shared by every mailbox.
@@ -71,6 +75,15 @@ type Service struct {
 	Templates      map[string]Locales `yaml:"templates"` // kind (resolve, hold) → locale → template
 	ForbiddenWords []string           `yaml:"forbidden_words"`
 	Triggers       []Trigger          `yaml:"triggers"`
+	Spam           Spam               `yaml:"spam"`
+}
+
+// Spam is a service's own spam verdict header: mail whose header carries a
+// score at or above the threshold goes to the spam box. X-Spam-Flag: YES and
+// X-Spam-Status: Yes count without it.
+type Spam struct {
+	Header    string  `yaml:"header"`    // e.g. X-Spam-Score; "" = the standard flags only
+	Threshold float64 `yaml:"threshold"` // e.g. 5
 }
 
 type Mailbox struct {

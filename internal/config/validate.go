@@ -18,6 +18,8 @@ import (
 var (
 	serviceKey = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
 	envName    = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	mailDomain = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
+	spamHeader = regexp.MustCompile(`^[!-9;-~]+$`) // RFC 5322 field name: printable ASCII but ':'
 	tlsModes   = []string{"none", "starttls", "tls"}
 	kinds      = []string{"resolve", "hold"}
 	priorities = []string{"low", "normal", "high", "urgent"}
@@ -63,6 +65,11 @@ func (c *Config) Validate() []Problem {
 		}
 	}
 	v.secret("dooray.token", c.Dooray.TokenEnv, c.Dooray.TokenFile)
+	for i, d := range c.Dooray.MailDomains {
+		if !mailDomain.MatchString(d) {
+			v.add(fmt.Sprintf("dooray.mail_domains[%d]", i), "%q is not a lower-case domain name", d)
+		}
+	}
 
 	if len(c.Services) == 0 {
 		v.add("services", "declare at least one service")
@@ -119,6 +126,11 @@ func (c *Config) Validate() []Problem {
 		}
 		for j, t := range s.Triggers {
 			v.trigger(fmt.Sprintf("%s.triggers[%d]", p, j), t)
+		}
+		if s.Spam.Header == "" && s.Spam.Threshold != 0 {
+			v.add(p+".spam.header", "is required with spam.threshold")
+		} else if s.Spam.Header != "" && !spamHeader.MatchString(s.Spam.Header) {
+			v.add(p+".spam.header", "%q is not a header field name", s.Spam.Header)
 		}
 	}
 	return v.problems
