@@ -79,3 +79,7 @@ func describe(re *oauth2.RetrieveError) string {
 	}
 	return "HTTP " + re.Response.Status
 }
+
+// Permanent is true: only an operator can mend a lost authorization. The
+// mail adapters ask for it without importing this package.
+func (e *AuthorizationError) Permanent() bool { return true }
