@@ -26,7 +26,7 @@ var allowedImports = map[string][]string{
 	"dooray/dooraytest":   {"dooray"},
 	"migrations":          {},
 	"api":                 {"ticket", "jobs", "mailer", "dooray"},
-	"internal/config":     {"mailer"},
+	"internal/config":     {"mailer", "internal/oauth"},
 	"internal/testenv":    {"migrations"},
 	"internal/benchtable": {},
 	"internal/smtptest":   {},

@@ -49,7 +49,15 @@ type Source struct {
 	cfg  Config
 	opt  SourceOptions
 	now  func() time.Time
-	keys struct{ token, lock, failed string }
+	keys redisKeys
+}
+
+// redisKeys are a login's keys in Redis.
+type redisKeys struct{ token, lock, failed string }
+
+func keysFor(name string) redisKeys {
+	base := cacheKeyPrefix + name + ":"
+	return redisKeys{token: base + "token", lock: base + "lock", failed: base + "failed"}
 }
 
 // cached is what Redis holds (sealed when there is a Sealer).
@@ -91,10 +99,7 @@ func NewSource(cfg Config, opt SourceOptions) (*Source, error) {
 	def(&opt.LockTTL, DefaultLockTTL)
 	def(&opt.Backoff, DefaultBackoff)
 	def(&opt.MaxBackoff, DefaultMaxBackoff)
-	s := &Source{cfg: cfg, opt: opt, now: time.Now}
-	base := cacheKeyPrefix + cfg.Name + ":"
-	s.keys.token, s.keys.lock, s.keys.failed = base+"token", base+"lock", base+"failed"
-	return s, nil
+	return &Source{cfg: cfg, opt: opt, now: time.Now, keys: keysFor(cfg.Name)}, nil
 }
 
 // Name is the login's name (Config.Name).
@@ -164,10 +169,11 @@ func (s *Source) Invalidate(ctx context.Context, token string) error {
 	}, s.keys.token)
 }
 
-// Forget drops the cached token and the memory of a lost authorization, e.g.
-// after `mailbox authorize` stored a new refresh token.
-func (s *Source) Forget(ctx context.Context) error {
-	return s.opt.Redis.Del(ctx, s.keys.token, s.keys.failed).Err()
+// ForgetShared drops the shared token of the login name and the memory of a
+// lost authorization, e.g. after `mailbox authorize` stored a new refresh token.
+func ForgetShared(ctx context.Context, rdb redis.UniversalClient, name string) error {
+	k := keysFor(name)
+	return rdb.Del(ctx, k.token, k.failed).Err()
 }
 
 func (s *Source) early(c *cached) time.Duration {

@@ -87,7 +87,7 @@ func New(t testing.TB) *Server {
 	}
 	s := &Server{key: key, ttl: time.Hour, clients: map[string]client{}, refresh: map[string]grant{},
 		revoked: map[string]bool{}, accounts: map[string]*rsa.PublicKey{}, devices: map[string]*device{},
-		codes: map[string]authCode{}, requests: map[string][]time.Time{}, issued: map[string]int{}}
+		codes: map[string]authCode{}, requests: map[string][]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", s.token)
 	mux.HandleFunc("POST /devicecode", s.deviceCode)
@@ -162,6 +162,21 @@ func (s *Server) ApproveDevice(userCode, user string) error {
 		}
 	}
 	return fmt.Errorf("oauthtest: no device request shows %q", userCode)
+}
+
+// ApprovePending approves, as user, every device-code request still waiting
+// (a person who typed the code shown), and returns how many it approved.
+func (s *Server) ApprovePending(user string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, d := range s.devices {
+		if d.user == "" {
+			d.user = user
+			n++
+		}
+	}
+	return n
 }
 
 // ServiceAccountKey registers a Google-style service account and returns its
@@ -247,7 +262,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *oerr)
 		return
 	}
-	s.issued[user]++
 	resp := map[string]any{"access_token": s.AccessToken(user, s.ttl), "token_type": "Bearer",
 		"expires_in": int(s.ttl.Seconds())}
 	if rt != "" {
@@ -303,6 +317,7 @@ func (s *Server) grant(r *http.Request, gt string) (user, newRT string, _ *oauth
 			return "", "", &oauthError{http.StatusBadRequest, "authorization_pending", "waiting for the user"}
 		}
 		delete(s.devices, f.Get("device_code"))
+		delete(s.revoked, d.user) // a new consent
 		return rotate(d.user)
 	case GrantAuthorizationCode:
 		ac, ok := s.codes[f.Get("code")]
@@ -316,6 +331,7 @@ func (s *Server) grant(r *http.Request, gt string) (user, newRT string, _ *oauth
 		case base64.RawURLEncoding.EncodeToString(sum[:]) != ac.challenge:
 			return "", "", &oauthError{http.StatusBadRequest, "invalid_grant", "PKCE verifier does not match"}
 		}
+		delete(s.revoked, ac.user) // a new consent
 		return rotate(ac.user)
 	}
 	return "", "", &oauthError{http.StatusBadRequest, "unsupported_grant_type", gt}
