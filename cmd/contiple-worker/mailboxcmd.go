@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/internal/config"
@@ -23,7 +21,9 @@ func (a *app) mailboxCmd() *cobra.Command {
 		Long: "For an oauth2 block with grant refresh_token: Microsoft runs the device-code flow (open the URL\n" +
 			"shown, type the code); Google and generic providers open a browser on a loopback redirect\n" +
 			"(authorization code with PKCE). The refresh token goes to the block's refresh_token_file;\n" +
-			"running workers use it at their next login.",
+			"running workers use it at their next login.\n" +
+			"For app-only grants (client_credentials, jwt), which no person authorizes, it checks that the\n" +
+			"application's access works now and lets the workers try again at once.",
 		Args: cobra.MaximumNArgs(1),
 	}
 	smtp := authorize.Flags().Bool("smtp", false, "authorize the SMTP account (smtp.oauth2) instead of a mailbox")
@@ -38,12 +38,15 @@ func (a *app) mailboxCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), *wait)
+		defer cancel()
+		if block.Grant != oauth.GrantRefreshToken {
+			return a.checkAppAccess(ctx, login, block)
+		}
 		oc, err := oauthConfig(login, block)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(cmd.Context(), *wait)
-		defer cancel()
 		rt, err := oauth.Authorize(ctx, oc, *listen, func(url, code string) {
 			// Instructions go to stderr, so that --json output stays one object.
 			if code != "" {
@@ -93,29 +96,46 @@ func oauthBlock(cfg *config.Config, args []string, smtp bool) (string, *config.O
 			return "", nil, fmt.Errorf("no service %q in the configuration", args[0])
 		}
 	}
-	switch {
-	case block == nil:
+	if block == nil {
 		return "", nil, fmt.Errorf("%s has no oauth2 block: it logs in with a password", login)
-	case block.Grant != oauth.GrantRefreshToken:
-		return "", nil, fmt.Errorf("%s uses the %s grant, which needs no authorization by a person (an administrator grants the application access)", login, block.Grant)
 	}
 	return login, block, nil
+}
+
+// checkAppAccess fetches a token for an app-only login, past any pause after
+// a lost authorization: the operator has fixed the secret or the consent.
+func (a *app) checkAppAccess(ctx context.Context, login string, block *config.OAuth2) error {
+	_, rdb, err := redisFromEnv()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if err := oauth.ForgetShared(ctx, rdb, login); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	src, err := a.oauthSource(login, block, rdb)
+	if err != nil {
+		return err
+	}
+	if _, err := src.Token(ctx); err != nil {
+		return err
+	}
+	if a.json {
+		return printJSON(a.out, map[string]any{"login": login, "grant": block.Grant, "access": "ok"})
+	}
+	fmt.Fprintf(a.out, "%s: the application's access works (%s grant, no person needed); workers use it at once\n", login, block.Grant)
+	return nil
 }
 
 // forgetSharedToken drops the workers' cached token and the memory of a lost
 // authorization, so the new grant is used at once. Without CONTIPLE_REDIS_URL
 // the workers still notice the new refresh token at their next attempt.
 func forgetSharedToken(ctx context.Context, login string) bool {
-	url := os.Getenv("CONTIPLE_REDIS_URL")
-	if url == "" {
+	if os.Getenv("CONTIPLE_REDIS_URL") == "" {
 		return false
 	}
-	opt, err := asynq.ParseRedisURI(url)
+	_, rdb, err := redisFromEnv()
 	if err != nil {
-		return false
-	}
-	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
 		return false
 	}
 	defer rdb.Close()

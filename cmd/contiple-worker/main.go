@@ -11,7 +11,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/internal/config"
@@ -100,6 +102,23 @@ func (a *app) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return pool, nil
+}
+
+// redisFromEnv is asynq's connection and a client of CONTIPLE_REDIS_URL.
+func redisFromEnv() (asynq.RedisConnOpt, redis.UniversalClient, error) {
+	url := os.Getenv("CONTIPLE_REDIS_URL")
+	if url == "" {
+		return nil, nil, errors.New("CONTIPLE_REDIS_URL is not set")
+	}
+	opt, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	}
+	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, nil, errors.New("CONTIPLE_REDIS_URL: unsupported Redis connection")
+	}
+	return opt, rdb, nil
 }
 
 // openStore opens the database and the ticket store with the masking key, if any.

@@ -295,3 +295,53 @@ services:
 		return count("SELECT count(*) FROM inbound_mails") == 3 && lastError() == ""
 	})
 }
+
+// An app-only login whose access an administrator revoked, then granted
+// again: `mailbox authorize --smtp` checks it and ends the pause at once.
+func TestMailboxAuthorizeChecksAppAccess(t *testing.T) {
+	t.Setenv("CONTIPLE_REDIS_URL", testenv.NewRedisDB(t))
+	t.Setenv("CT_TEST_APP_SECRET", "app-secret")
+	srv, user := oauthtest.New(t), "app"+hexID()+"@example.test"
+	srv.AddClient("app", "app-secret", user)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(path, []byte(fmt.Sprintf(`
+smtp:
+  host: 127.0.0.1
+  port: 2525
+  username: %s
+  oauth2: {provider: generic, grant: client_credentials, token_url: "%s/token", client_id: app, client_secret_env: CT_TEST_APP_SECRET}
+services: [{key: support, name: Support, address: support@example.test}]
+`, user, srv.URL)), 0o600)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{out: io.Discard, log: testLogger(t)}
+	_, rdb, err := redisFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	worker, err := a.newOAuthLogins(cfg, rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Revoke(user)
+	if _, err := worker.smtp.Source.Token(t.Context()); !oauth.IsAuthorizationLost(err) {
+		t.Fatalf("token after the revocation: %v", err)
+	}
+	srv.Reinstate(user)
+	if _, err := worker.smtp.Source.Token(t.Context()); !oauth.IsAuthorizationLost(err) {
+		t.Fatalf("the worker should still be pausing: %v", err)
+	}
+	out, err := run(t, "--config", path, "mailbox", "authorize", "--smtp")
+	if err != nil || !strings.Contains(out, "the application's access works") {
+		t.Fatalf("mailbox authorize --smtp: %v\n%s", err, out)
+	}
+	if _, err := worker.smtp.Source.Token(t.Context()); err != nil {
+		t.Fatalf("the worker after the check: %v", err)
+	}
+	if n := srv.Requests(oauthtest.GrantClientCredentials); n != 2 {
+		t.Fatalf("%d token requests, want 2 (the refused one, the check; the worker reuses the check's token)", n)
+	}
+}

@@ -66,17 +66,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 	log.Info("services synced", "count", len(defs))
 
-	redisURL := os.Getenv("CONTIPLE_REDIS_URL")
-	if redisURL == "" {
-		return errors.New("CONTIPLE_REDIS_URL is not set")
-	}
-	redisOpt, err := asynq.ParseRedisURI(redisURL)
+	redisOpt, rdb, err := redisFromEnv()
 	if err != nil {
-		return fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
-	}
-	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return errors.New("CONTIPLE_REDIS_URL: unsupported Redis connection")
+		return err
 	}
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {

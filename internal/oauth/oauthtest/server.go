@@ -144,6 +144,14 @@ func (s *Server) Revoke(user string) {
 	}
 }
 
+// Reinstate undoes Revoke for the app-only grants (client credentials, JWT)
+// of user: an administrator granted the application access again.
+func (s *Server) Reinstate(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.revoked, user)
+}
+
 // AuthorizeAs makes the /authorize endpoint approve requests as user.
 func (s *Server) AuthorizeAs(user string) {
 	s.mu.Lock()
