@@ -45,14 +45,15 @@ can_reach() {
   runuser -u "$user" -- test -x "$dir" 2>/dev/null
 }
 
-# Sets S (the state dir). Only root runs services as other users (postgres, vmail),
+# Sets S (the state dir). Only root runs services as other users (postgres, vmail, and
+# dovecot for Dovecot's auth process, which reads the OAuth2 key),
 # so only then must the directory be reachable by them.
 resolve_state_dir() {
   S=${CONTIPLE_SERVICES_DIR:-$REPO_ROOT/.services}
   [[ $S = /* ]] || S=$PWD/$S
   if $IS_ROOT; then
     local user
-    for user in postgres vmail; do
+    for user in postgres vmail dovecot; do
       id "$user" >/dev/null 2>&1 || continue
       if ! can_reach "$user" "$S"; then
         log "state dir $S is not reachable by user '$user'; using /tmp/contiple-services instead"
@@ -272,6 +273,8 @@ oauth_keys() {
     log "made the OAuth2 signing key $key"
   fi
   mkdir -p "$(dirname "$pub")"
+  # Dovecot's auth process (user dovecot) reads it, whatever umask this script runs under.
+  chmod 0755 "$S/dovecot/oauth-keys" "$S/dovecot/oauth-keys/default" "$(dirname "$pub")"
   openssl pkey -in "$key" -pubout -out "$pub.tmp" 2>/dev/null
   chmod 0644 "$pub.tmp"
   mv "$pub.tmp" "$pub"
