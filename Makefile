@@ -6,7 +6,7 @@ SERVICES := scripts/services.sh
 # the environment of the local services, for every recipe line that needs it
 WITH_ENV = eval "$$($(SERVICES) env)" &&
 
-.PHONY: test demo services bench build vet clean-services
+.PHONY: test demo services bench fuzz build vet clean-services
 
 build:
 	$(GO) build -o bin/contiple-worker ./cmd/contiple-worker
@@ -25,6 +25,18 @@ test: services vet
 bench: services
 	$(WITH_ENV) $(GO) test -run '^$$' -bench . -benchtime 2s -count 5 -timeout 60m ./... | tee bench.out
 	@echo && $(GO) run ./internal/benchtable < bench.out | tee bench.txt
+
+# Every fuzz target of every package for FUZZTIME each (the parsers, reply
+# extraction, addresses, charsets, threading, mail headers). Seeds come from the
+# corpus and testdata; a failure leaves its input under testdata/fuzz/.
+FUZZTIME ?= 1m
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 # The life of three tickets told as it happens (mail in, hold, reply, Dooray! by
 # webhook and by poll, resolve, complete) against the local services and a Dooray!

@@ -30,6 +30,7 @@ var allowedImports = map[string][]string{
 	"internal/testenv":    {"migrations"},
 	"internal/benchtable": {},
 	"internal/smtptest":   {},
+	"internal/redisconn":  {},
 	"internal/oauth":      {},
 	// A test helper like testenv: tests and the oauth2 authorization fake.
 	"internal/oauth/oauthtest": {"internal/testenv"},

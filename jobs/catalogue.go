@@ -21,6 +21,7 @@ const (
 	TypeDoorayEscalate = ticket.OutboxDoorayEscalate
 	TypeDoorayComment  = ticket.OutboxDoorayComment
 	TypeDooraySync     = "dooray:sync"
+	TypeMailExpireRaw  = "mail:expire_raw"
 )
 
 // Queues, so that a Dooray! outage never holds up customer mail.

@@ -117,7 +117,8 @@ func (p *MailPoll) fail(ctx context.Context, mi MailboxIntake, err error) error 
 	if err != nil {
 		msg = err.Error()
 	}
-	if merr := p.Store.MailboxError(context.WithoutCancel(ctx), mi.Name, msg); merr != nil {
+	checked := err == nil || errors.As(err, new(*AckError)) // read; only the acknowledgement was refused
+	if merr := p.Store.MailboxChecked(context.WithoutCancel(ctx), mi.Name, checked, msg); merr != nil {
 		p.Log.Warn("recording the mailbox's state", "mailbox", mi.Name, "err", merr)
 	}
 	return err

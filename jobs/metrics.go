@@ -19,8 +19,10 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 	doorayWaits *prometheus.CounterVec
 	doorayWait  *prometheus.CounterVec
-	store       *ticket.Store
-	log         *slog.Logger
+	// recurringFailures counts failed runs of recurring tasks (see Recurring).
+	recurringFailures *prometheus.CounterVec
+	store             *ticket.Store
+	log               *slog.Logger
 }
 
 // NewMetrics creates the metrics; store feeds the board and outbox-lag gauges.
@@ -39,6 +41,9 @@ func NewMetrics(store *ticket.Store, log *slog.Logger) *Metrics {
 		doorayWait: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "contiple_dooray_wait_seconds_total", Help: "Time spent waiting before Dooray! requests, by reason.",
 		}, []string{"reason"}),
+		recurringFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contiple_recurring_failures_total", Help: "Failed runs of recurring tasks (mail:poll, dooray:sync, mail:expire_raw), by type and target (mailbox or Dooray! project); they are not archived and run again next interval.",
+		}, []string{"type", "target"}),
 		store: store,
 		log:   log,
 	}
@@ -53,7 +58,7 @@ func (m *Metrics) DoorayWait(reason string, d time.Duration) {
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
 	return errors.Join(reg.Register(m.tasks), reg.Register(m.duration), reg.Register(m.doorayWaits),
-		reg.Register(m.doorayWait), reg.Register(m))
+		reg.Register(m.doorayWait), reg.Register(m.recurringFailures), reg.Register(m))
 }
 
 // Middleware counts every task by type and result.
@@ -63,7 +68,7 @@ func (m *Metrics) Middleware(next asynq.Handler) asynq.Handler {
 		err := next.ProcessTask(ctx, t)
 		result := "ok"
 		switch {
-		case errors.Is(err, asynq.SkipRetry):
+		case errors.Is(err, asynq.SkipRetry), errors.Is(err, asynq.RevokeTask):
 			result = "failed"
 		case err != nil:
 			result = "retry"
@@ -83,7 +88,7 @@ var (
 	lagDesc = prometheus.NewDesc("contiple_outbox_lag_seconds",
 		"Age of the oldest outbox row not yet relayed to the queue.", nil, nil)
 	fetchAgeDesc = prometheus.NewDesc("contiple_mailbox_last_fetch_age_seconds",
-		"Seconds since the last successful fetch from each mailbox (-1: never).", []string{"mailbox"}, nil)
+		"Seconds since the last successful check of each mailbox, whether it had mail or not (-1: never checked): a quiet mailbox stays low, a broken one grows.", []string{"mailbox"}, nil)
 	mailboxFailingDesc = prometheus.NewDesc("contiple_mailbox_failing",
 		"1 when the last intake attempt of the mailbox failed (see mailboxes.last_error).", []string{"mailbox"}, nil)
 	inboundDesc = prometheus.NewDesc("contiple_inbound_mails",

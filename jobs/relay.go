@@ -19,7 +19,7 @@ import (
 // sweeps every Interval anyway (a missed notification, a row written while it
 // was down). Several relays may run at once: rows are claimed with SKIP LOCKED.
 //
-// With an Inspector it also reconciles: a row enqueued more than LostAfter
+// With an Inspector it also reconciles, at start and every LostAfter/2: a row enqueued more than LostAfter
 // ago whose task no worker finished (see OutboxDone) and that Redis no longer
 // holds (a flush, a restart from an old snapshot, a failover to a replica
 // that was behind) is enqueued again, so owed work is never lost with Redis's
@@ -45,7 +45,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	go r.listen(ctx, wake)
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
-	lastReconcile := time.Now()
+	// The first reconcile runs at once: a row qualifies only when it was
+	// enqueued LostAfter ago and Redis does not hold its task, so an early run
+	// is safe, and a process that keeps crashing still brings lost work back.
+	var lastReconcile time.Time
 	for {
 		if r.Inspector != nil && time.Since(lastReconcile) >= r.lostAfter()/2 {
 			lastReconcile = time.Now()

@@ -177,6 +177,41 @@ func TestRelayReconcilesTasksLostFromRedis(t *testing.T) {
 	}
 }
 
+// TestRelayStartedAfterAFlushReconcilesAtOnce: Redis lost its data (a flush,
+// an old snapshot) and the worker process starts again. The work Redis lost
+// comes back as soon as the relay starts, not a reconcile period later: a
+// fleet that keeps crashing would otherwise never get it back.
+func TestRelayStartedAfterAFlushReconcilesAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r, s, insp := newRelay(t)
+	r.Inspector = insp
+	resolved(t, s)
+	if n, err := r.Drain(ctx); err != nil || n != 1 {
+		t.Fatalf("drain %d %v", n, err)
+	}
+	id := outboxIDs(t, r.Pool, "true")[0]
+	// Enqueued by a process that died five minutes ago; then Redis lost it.
+	if _, err := r.Pool.Exec(ctx, "UPDATE outbox SET enqueued_at = now() - interval '5 minutes'"); err != nil {
+		t.Fatal(err)
+	}
+	redisOpt := r.redisOpt.(asynq.RedisClientOpt)
+	rdb := redis.NewClient(&redis.Options{Addr: redisOpt.Addr, Password: redisOpt.Password, DB: redisOpt.DB})
+	defer rdb.Close()
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.Redis = rdb // as serve does: the queues are published again after a loss
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	// The reconcile period is a minute (LostAfter/2); a deadline well below it.
+	testenv.WaitFor(t, 20*time.Second, "the lost task to be enqueued again", func() bool {
+		return slices.Equal(pendingIDs(t, insp), []string{OutboxTaskID(id)})
+	})
+}
+
 // TestOutboxDoneRecordsFinishedTasks runs tasks through a real asynq server:
 // success and a permanent failure are recorded as finished, a retry is not.
 func TestOutboxDoneRecordsFinishedTasks(t *testing.T) {

@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -92,4 +94,35 @@ func oncePass(ctx context.Context, rdb redis.UniversalClient, id, taskID string,
 		err = rdb.Set(ctx, ran, 1, 24*time.Hour).Err()
 	}
 	return err == nil, err
+}
+
+// recurring are the task types that run again by themselves every interval:
+// a failure shows as the mailbox's error (mail:poll) and as a metric until the
+// next run, never as work for an operator to retry.
+var recurring = map[string]bool{TypeMailPoll: true, TypeDooraySync: true, TypeMailExpireRaw: true}
+
+// Recurring is task middleware for the recurring tasks: a run that fails for
+// good is counted (contiple_recurring_failures_total) and revoked instead of
+// archived. asynq keeps at most 10,000 archived tasks a queue and drops the
+// oldest, so a day of failing polls would otherwise push out the archived
+// mail and Dooray! tasks that an operator still has to press Run on.
+func (m *Metrics) Recurring(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		err := next.ProcessTask(ctx, t)
+		if err == nil || !recurring[t.Type()] {
+			return err
+		}
+		retried, _ := asynq.GetRetryCount(ctx)
+		maxRetry, _ := asynq.GetMaxRetry(ctx)
+		if !errors.Is(err, asynq.SkipRetry) && retried < maxRetry {
+			return err // asynq runs it again soon; the retry set is not the archive
+		}
+		var target struct {
+			Mailbox   string `json:"mailbox"`
+			ProjectID string `json:"project_id"`
+		}
+		_ = json.Unmarshal(t.Payload(), &target)
+		m.recurringFailures.WithLabelValues(t.Type(), target.Mailbox+target.ProjectID).Inc()
+		return fmt.Errorf("%w (not archived: it runs again next interval): %w", err, asynq.RevokeTask)
+	})
 }

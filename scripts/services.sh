@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local test services for contiple-worker, on 127.0.0.1 only, without systemd or docker:
-#   Redis 7 (:6390), PostgreSQL 15 (:5433), Dovecot IMAP (:1143) + LMTP (:2424),
+#   Redis 7 (:6390) and a 3-node Redis Cluster (:6391-6393), PostgreSQL 15 (:5433), Dovecot IMAP (:1143) + LMTP (:2424),
 #   Postfix SMTP (:2525) delivering @example.test to Dovecot over LMTP.
 # Logins: any user name with the password 'secret' (PLAIN/LOGIN), or an OAuth2 access token
 # (XOAUTH2/OAUTHBEARER): a JWT signed with $CONTIPLE_OAUTH_SIGNING_KEY, checked by Dovecot itself.
@@ -23,6 +23,8 @@ set -euo pipefail
 readonly REDIS_PORT=6390 PG_PORT=5433 IMAP_PORT=1143 LMTP_PORT=2424 SMTP_PORT=2525
 readonly MAIL_DOMAIN=example.test IMAP_PASSWORD=secret DB_NAME=contiple
 readonly PGBIN=/usr/lib/postgresql/15/bin
+# A three-master Redis Cluster for the cluster test (no replicas: it tests our keys, not failover).
+readonly CLUSTER_PORTS=(6391 6392 6393)
 readonly CHROMIUM=/usr/bin/chromium
 # chromium + chromium-driver: Debian's own build, never a browser downloaded by a test tool.
 readonly PACKAGES=(redis-server postgresql-15 dovecot-imapd dovecot-lmtpd postfix openssl chromium chromium-driver)
@@ -190,6 +192,55 @@ redis_stop() {
   kill_wait "$pid"
   rm -f "$(redis_pidfile)"
   log "redis stopped"
+}
+
+# ---------------------------------------------------------------- Redis Cluster
+
+cluster_pidfile() { echo "$S/redis-cluster/$1/redis.pid"; }
+
+cluster_start() {
+  local port started=false
+  for port in "${CLUSTER_PORTS[@]}"; do
+    pid_of redis-server "$(cluster_pidfile "$port")" >/dev/null && continue
+    refuse_foreign_port redis-cluster "$port"
+    # A node that lost its process also lost its (unsaved) slots: start it clean.
+    rm -rf "$S/redis-cluster/$port" && mkdir -p "$S/redis-cluster/$port"
+    # shellcheck disable=SC2094
+    if ! redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --save '' --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      --dir "$S/redis-cluster/$port" --pidfile "$(cluster_pidfile "$port")" --logfile "$LOGS/redis-cluster-$port.log" \
+      </dev/null >>"$LOGS/redis-cluster-$port.log" 2>&1; then
+      fail_with_log redis-cluster "$LOGS/redis-cluster-$port.log"
+    fi
+    wait_port redis-cluster "$port" "$LOGS/redis-cluster-$port.log" 10
+    started=true
+  done
+  if $started || ! redis-cli -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+    # Slots are given out again whenever a node started fresh.
+    for port in "${CLUSTER_PORTS[@]}"; do
+      redis-cli -p "$port" flushall >/dev/null && redis-cli -p "$port" cluster reset hard >/dev/null
+    done
+    local nodes=()
+    for port in "${CLUSTER_PORTS[@]}"; do nodes+=("127.0.0.1:$port"); done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes </dev/null >>"$LOGS/redis-cluster.log" 2>&1 ||
+      fail_with_log redis-cluster "$LOGS/redis-cluster.log"
+    local i
+    for i in $(seq 50); do
+      redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok' && break
+      sleep 0.1
+    done
+  fi
+  log "redis cluster up on 127.0.0.1:${CLUSTER_PORTS[*]}"
+}
+
+cluster_stop() {
+  local port pid
+  for port in "${CLUSTER_PORTS[@]}"; do
+    pid=$(pid_of redis-server "$(cluster_pidfile "$port")") || continue
+    kill_wait "$pid"
+    rm -f "$(cluster_pidfile "$port")"
+  done
+  log "redis cluster stopped"
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -533,6 +584,7 @@ postfix_stop() {
 cmd_up() {
   prepare_dirs
   redis_start
+  cluster_start
   pg_start
   dovecot_start
   postfix_start
@@ -543,6 +595,7 @@ cmd_down() {
   postfix_stop
   dovecot_stop
   pg_stop
+  cluster_stop
   redis_stop
 }
 
@@ -551,6 +604,7 @@ cmd_env() {
   for kv in \
     "CONTIPLE_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$DB_NAME?sslmode=disable" \
     "CONTIPLE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0" \
+    "CONTIPLE_REDIS_CLUSTER_URL=redis-cluster://127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]}" \
     "CONTIPLE_IMAP_ADDR=127.0.0.1:$IMAP_PORT" \
     "CONTIPLE_IMAP_PASSWORD=$IMAP_PASSWORD" \
     "CONTIPLE_LMTP_ADDR=127.0.0.1:$LMTP_PORT" \
@@ -575,6 +629,7 @@ cmd_status() {
     fi
   done <<EOF
 redis $REDIS_PORT
+redis-cluster ${CLUSTER_PORTS[0]}
 postgresql $PG_PORT
 imap $IMAP_PORT
 lmtp $LMTP_PORT

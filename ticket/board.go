@@ -46,7 +46,7 @@ func (s *Store) OutboxLag(ctx context.Context) (float64, error) {
 // Operations are the numbers an operator watches besides the board.
 type Operations struct {
 	// MailboxFetchAge is the age in seconds of each mailbox's last successful
-	// fetch (-1: never fetched).
+	// check, mail or no mail (-1: never checked).
 	MailboxFetchAge map[string]float64
 	// MailboxFailing is 1 for a mailbox whose last intake attempt failed.
 	MailboxFailing map[string]float64
@@ -62,7 +62,8 @@ type Operations struct {
 func (s *Store) Operations(ctx context.Context) (Operations, error) {
 	ops := Operations{MailboxFetchAge: map[string]float64{}, MailboxFailing: map[string]float64{},
 		InboundByState: map[string]float64{"failed": 0, "ignored": 0, "received": 0}, OutboundProblems: map[[2]string]float64{}}
-	rows, err := s.pool.Query(ctx, `SELECT name, coalesce(extract(epoch FROM now() - last_fetch_at), -1), coalesce(last_error, '') <> ''
+	rows, err := s.pool.Query(ctx, `SELECT name, coalesce(extract(epoch FROM now() - greatest(last_check_at, last_fetch_at)), -1),
+			coalesce(last_error, '') <> ''
 		FROM mailboxes`)
 	if err != nil {
 		return ops, err

@@ -243,12 +243,8 @@ func (s *Store) RetryInbound(ctx context.Context, id int64) error {
 		if state != InboundFailed && state != InboundIgnored {
 			return inputf("inbound mail %d is %s: only failed or ignored mail can be retried", id, state)
 		}
-		var size int
-		if err := tx.QueryRow(ctx, "SELECT length(raw) FROM inbound_mails WHERE id = $1", id).Scan(&size); err != nil {
+		if err := rawReadable(ctx, tx, id); err != nil {
 			return err
-		}
-		if size == 0 {
-			return inputf("inbound mail %d has no stored content (it was too large to read): fetch it from the mailbox by hand", id)
 		}
 		if _, err := tx.Exec(ctx, "UPDATE inbound_mails SET state = 'received', error = '' WHERE id = $1", id); err != nil {
 			return err

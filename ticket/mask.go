@@ -3,7 +3,6 @@ package ticket
 import (
 	"context"
 	"errors"
-	"html"
 	"strconv"
 	"strings"
 
@@ -15,8 +14,10 @@ const MaskRune = '*'
 
 // MaskSpan masks characters [from, to) of a message's body (個人情報マスキング).
 // The stored body holds the mask; so does the HTML wherever the same text
-// appears. The original span, and the HTML as it was before the first mask, are
-// kept only sealed, when a key is configured.
+// appears (see maskHTML). The original span, and the HTML as it was before the
+// first mask, are kept only sealed, when a key is configured; so are the raw
+// mail and the attachments of the message (see sealCopies), which nothing
+// reads in clear until the last mask is lifted.
 func (s *Store) MaskSpan(ctx context.Context, ticketID, messageID int64, from, to int, actor string) (Mask, error) {
 	var m Mask
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -39,7 +40,7 @@ func (s *Store) MaskSpan(ctx context.Context, ticketID, messageID int64, from, t
 		original := string(runes[from:to])
 		masked := strings.Repeat(string(MaskRune), to-from)
 		newBody := string(runes[:from]) + masked + string(runes[to:])
-		newHTML := strings.ReplaceAll(htmlText, html.EscapeString(original), masked)
+		newHTML := maskHTML(htmlText, []string{original})
 
 		var sealed []byte
 		if s.sealer != nil {
@@ -51,6 +52,9 @@ func (s *Store) MaskSpan(ctx context.Context, ticketID, messageID int64, from, t
 		}
 		if _, err := tx.Exec(ctx, "UPDATE ticket_messages SET body = $2, html = $3, html_sealed = $4 WHERE id = $1",
 			messageID, newBody, newHTML, htmlSealed); err != nil {
+			return err
+		}
+		if err := s.sealCopies(ctx, tx, messageID); err != nil {
 			return err
 		}
 		m = Mask{Start: from, End: to, Sealed: sealed != nil, MaskedBy: actor}
@@ -132,10 +136,7 @@ func (s *Store) Unmask(ctx context.Context, ticketID, messageID, maskID int64, a
 			if err != nil {
 				return err
 			}
-			h := string(orig)
-			for _, k := range kept {
-				h = strings.ReplaceAll(h, html.EscapeString(k), strings.Repeat(string(MaskRune), len([]rune(k))))
-			}
+			h := maskHTML(string(orig), kept)
 			newHTML = &h
 		}
 		if len(kept) == 0 {
@@ -144,6 +145,11 @@ func (s *Store) Unmask(ctx context.Context, ticketID, messageID, maskID int64, a
 		if _, err := tx.Exec(ctx, "UPDATE ticket_messages SET body = $2, html = coalesce($3, html), html_sealed = $4 WHERE id = $1",
 			messageID, string(runes), newHTML, htmlSealed); err != nil {
 			return err
+		}
+		if restored == len(spans) { // no masked span left: its raw mail and attachments come back
+			if err := s.unsealCopies(ctx, tx, messageID); err != nil {
+				return err
+			}
 		}
 		return insertEvent(ctx, tx, ticketID, "unmask", actor, "", "", map[string]any{
 			"message_id": messageID, "restored": restored}, s.now())

@@ -175,7 +175,7 @@ func startServe(t *testing.T, cfg *config.Config, base string) {
 			t.Fatalf("serve: %v", err)
 		default:
 		}
-		resp, err := http.Get(base + "/healthz")
+		resp, err := http.Get(base + "/readyz") // /healthz answers before the worker has started
 		if err != nil {
 			return false
 		}

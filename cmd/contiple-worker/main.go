@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/internal/config"
+	"github.com/contiple/contiple-worker/internal/redisconn"
 	"github.com/contiple/contiple-worker/ticket"
 )
 
@@ -80,6 +81,19 @@ func (a *app) loadConfig() (*config.Config, error) {
 }
 
 func (a *app) openPool(ctx context.Context) (*pgxpool.Pool, error) {
+	pool, err := newPool()
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return pool, nil
+}
+
+// newPool is the pool of CONTIPLE_DATABASE_URL; it connects when first used.
+func newPool() (*pgxpool.Pool, error) {
 	url := os.Getenv("CONTIPLE_DATABASE_URL")
 	if url == "" {
 		return nil, errors.New("CONTIPLE_DATABASE_URL is not set")
@@ -93,12 +107,8 @@ func (a *app) openPool(ctx context.Context) (*pgxpool.Pool, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = 25
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return pool, nil
@@ -110,13 +120,13 @@ func redisFromEnv() (asynq.RedisConnOpt, redis.UniversalClient, error) {
 	if url == "" {
 		return nil, nil, errors.New("CONTIPLE_REDIS_URL is not set")
 	}
-	opt, err := asynq.ParseRedisURI(url)
+	opt, err := redisconn.Parse(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
 	}
-	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return nil, nil, errors.New("CONTIPLE_REDIS_URL: unsupported Redis connection")
+	rdb, err := redisconn.Client(opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
 	}
 	return opt, rdb, nil
 }
@@ -127,12 +137,22 @@ func (a *app) openStore(ctx context.Context) (*ticket.Store, *pgxpool.Pool, erro
 	if err != nil {
 		return nil, nil, err
 	}
+	store, err := storeOn(pool)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return store, pool, nil
+}
+
+// storeOn is the ticket store on pool with the masking key, if any.
+func storeOn(pool *pgxpool.Pool) (*ticket.Store, error) {
 	var sealer *ticket.Sealer
 	if key := strings.TrimSpace(os.Getenv("CONTIPLE_MASK_KEY")); key != "" {
+		var err error
 		if sealer, err = ticket.NewSealer(key); err != nil {
-			pool.Close()
-			return nil, nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
+			return nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
 		}
 	}
-	return ticket.NewStore(pool, sealer), pool, nil
+	return ticket.NewStore(pool, sealer), nil
 }

@@ -13,11 +13,9 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/api"
@@ -47,32 +45,72 @@ func (a *app) serveCmd() *cobra.Command {
 
 func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	log := a.log
-	store, pool, err := a.openStore(ctx)
+	// Everything the configuration or the environment gets wrong is reported
+	// before anything waits.
+	pool, err := newPool()
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if applied, err := migrations.Up(ctx, pool); err != nil {
+	store, err := storeOn(pool)
+	if err != nil {
 		return err
-	} else if len(applied) > 0 {
-		log.Info("migrations applied", "versions", applied)
 	}
 	defs, err := serviceDefs(cfg)
 	if err != nil {
 		return err
 	}
-	if err := store.SyncServices(ctx, defs); err != nil {
-		return fmt.Errorf("sync services: %w", err)
-	}
-	log.Info("services synced", "count", len(defs))
-
 	redisOpt, rdb, err := redisFromEnv()
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+	logins, err := a.newOAuthLogins(cfg, rdb)
+	if err != nil {
+		return err
+	}
+	intake, err := mailboxIntakes(cfg, logins)
+	if err != nil {
+		return err
+	}
+	sender, err := newSender(cfg, logins)
+	if err != nil {
+		return err
+	}
+	defer sender.Close()
+
+	// HTTP first: /healthz answers while the worker waits for PostgreSQL and
+	// Redis, and /readyz says which it waits for and why.
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	health := &api.Health{Log: log}
+	httpMux := http.NewServeMux()
+	health.Mount(httpMux)
+	httpSrv := &http.Server{Addr: cfg.HTTP.Addr, Handler: httpMux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := httpSrv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			fail(fmt.Errorf("http server: %w", err))
+		}
+	}()
+	defer func() {
+		shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		httpSrv.Shutdown(shutCtx)
+	}()
+	if err := health.Await(ctx, "postgresql", pool.Ping); err != nil {
+		return stopCause(ctx)
+	}
+	if applied, err := migrations.Up(ctx, pool); err != nil {
+		return err
+	} else if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+	if err := store.SyncServices(ctx, defs); err != nil {
+		return fmt.Errorf("sync services: %w", err)
+	}
+	log.Info("services synced", "count", len(defs))
+	if err := health.Await(ctx, "redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }); err != nil {
+		return stopCause(ctx)
 	}
 	if err := jobs.PublishQueues(ctx, rdb); err != nil {
 		return fmt.Errorf("redis: %w", err)
@@ -101,28 +139,16 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 				"final", errors.Is(err, asynq.SkipRetry), "err", err)
 		}),
 	})
-	logins, err := a.newOAuthLogins(cfg, rdb)
-	if err != nil {
-		return err
-	}
-	intake, err := mailboxIntakes(cfg, logins)
-	if err != nil {
-		return err
-	}
 	poll := &jobs.MailPoll{Store: store, Log: log.With("component", "mail:poll"), Mailboxes: intake, MaxBytes: cfg.Mail.MaxMessageBytes}
-	sender, err := newSender(cfg, logins)
-	if err != nil {
-		return err
-	}
-	defer sender.Close()
 	var doorayEvery time.Duration // 0: Dooray! is off, nothing to poll
 	if cfg.Dooray.BaseURL != "" {
 		doorayEvery = cfg.Dooray.SyncInterval.Std()
 	}
-	periodic := jobs.Schedule(intake, doorayEvery)
+	periodic := append(jobs.Schedule(intake, doorayEvery), jobs.RawRetentionSchedule(cfg.Mail.RawRetention.Std())...)
 	mux := asynq.NewServeMux()
-	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), jobs.Once(rdb, periodic))
+	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic))
 	poll.Register(mux)
+	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
@@ -141,8 +167,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("asynq server: %w", err)
 	}
 
-	handler := a.httpHandler(cfg, routes{pool: pool, rdb: rdb, redisOpt: redisOpt, reg: reg, store: store, client: client})
-	httpSrv := &http.Server{Addr: cfg.HTTP.Addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	a.mountRoutes(httpMux, cfg, routes{redisOpt: redisOpt, reg: reg, store: store, client: client})
 	var wg sync.WaitGroup
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -161,64 +186,45 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	defer scheduler.Shutdown()
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- httpSrv.ListenAndServe() }()
+	health.Started()
 	log.Info("serving", "http", cfg.HTTP.Addr, "queues", jobs.Queues)
 
-	select {
-	case <-ctx.Done():
+	<-ctx.Done()
+	err = stopCause(ctx)
+	if err != nil {
+		log.Error("stopping", "err", err)
+	} else {
 		log.Info("shutting down: finishing running tasks")
-	case err = <-httpErr:
-		log.Error("http server", "err", err)
 	}
 	stop()
-	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	httpSrv.Shutdown(shutCtx)
 	srv.Shutdown()
 	wg.Wait()
 	log.Info("stopped")
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
 	return err
+}
+
+// stopCause is why ctx ended: nil for a signal (a graceful stop), else the
+// failure that stopped the worker.
+func stopCause(ctx context.Context) error {
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 // routes is what the HTTP endpoints need.
 type routes struct {
-	pool     *pgxpool.Pool
-	rdb      redis.UniversalClient
 	redisOpt asynq.RedisConnOpt
 	reg      *prometheus.Registry
 	store    *ticket.Store
 	client   *asynq.Client
 }
 
-// httpHandler mounts the operational endpoints, the integration API and the
-// Dooray! webhook. An endpoint whose secret is not configured is not served.
-func (a *app) httpHandler(cfg *config.Config, r routes) http.Handler {
-	pool, rdb, redisOpt, reg := r.pool, r.rdb, r.redisOpt, r.reg
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		var problems []string
-		if err := pool.Ping(ctx); err != nil {
-			problems = append(problems, "postgresql: "+err.Error())
-		}
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			problems = append(problems, "redis: "+err.Error())
-		}
-		if len(problems) > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			for _, p := range problems {
-				fmt.Fprintln(w, p)
-			}
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
+// mountRoutes adds the metrics, the dashboard, the integration API and the
+// Dooray! webhook to mux, beside /healthz and /readyz. An endpoint whose
+// secret is not configured is not served.
+func (a *app) mountRoutes(mux *http.ServeMux, cfg *config.Config, r routes) {
+	redisOpt, reg := r.redisOpt, r.reg
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	if password := a.endpointSecret("dashboard", "http.dashboard_password_env", cfg.HTTP.DashboardPasswordEnv); password != "" {
@@ -235,7 +241,6 @@ func (a *app) httpHandler(cfg *config.Config, r routes) http.Handler {
 			BotMemberID: cfg.Dooray.BotMemberID, Log: a.log.With("component", "webhook")}).Mount(mux)
 		a.log.Info("Dooray! webhook at /webhooks/dooray/{token}")
 	}
-	return mux
 }
 
 // endpointSecret is the secret guarding an endpoint, or "" (the endpoint is

@@ -42,6 +42,7 @@ type SMTP struct {
 	RatePerMinute    int      `yaml:"rate_per_minute"`    // 0 = no limit; shared by all workers
 	RecipientPerHour int      `yaml:"recipient_per_hour"` // cap of mails to one address; 0 = 10
 	Timeout          Duration `yaml:"timeout"`            // per SMTP session; 0 = 30s
+	AllowInsecure    bool     `yaml:"allow_insecure"`     // credentials in clear (tls: none) to a host not on loopback
 	OAuth2           *OAuth2  `yaml:"oauth2"`             // log username in with a token instead of a password
 }
 
@@ -57,6 +58,8 @@ type Dooray struct {
 type Mail struct {
 	MaxMessageBytes    int64 `yaml:"max_message_bytes"`    // larger mail is quarantined; 0 = 25 MiB
 	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"` // larger parts are dropped; 0 = 20 MiB
+	// RawRetention is how long the raw mail of processed mail is kept; 0 = for ever.
+	RawRetention Duration `yaml:"raw_retention"`
 }
 
 type Service struct {
@@ -82,7 +85,10 @@ type Mailbox struct {
 	After        string   `yaml:"after"` // seen | move:FOLDER | delete
 	IDLE         bool     `yaml:"idle"`
 	PollInterval Duration `yaml:"poll_interval"`
-	OAuth2       *OAuth2  `yaml:"oauth2"` // log username in with a token instead of a password
+	// AllowInsecure permits the password in clear (tls: none) to a host that
+	// is not on loopback.
+	AllowInsecure bool    `yaml:"allow_insecure"`
+	OAuth2        *OAuth2 `yaml:"oauth2"` // log username in with a token instead of a password
 }
 
 // OAuth2 is how a mailbox or the SMTP account gets its access tokens

@@ -78,3 +78,65 @@ func TestSecretNeverInError(t *testing.T) {
 		t.Fatalf("missing secret: %v", err)
 	}
 }
+
+// TestPasswordInClearOnlyToLoopback: tls: none sends the IMAP or SMTP
+// password in clear, so config check refuses it toward any host that is not
+// on loopback unless allow_insecure says so.
+func TestPasswordInClearOnlyToLoopback(t *testing.T) {
+	file := func(host, smtpExtra, mailboxExtra string) string {
+		return `
+smtp: {host: ` + host + `, port: 587, tls: none, username: u, password_env: SMTP_PASSWORD` + smtpExtra + `}
+services:
+  - key: support
+    name: Support
+    address: support@example.test
+    mailbox: {host: ` + host + `, port: 143, tls: none, username: u, password_env: IMAP_PASSWORD` + mailboxExtra + `}
+`
+	}
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"remote host", file("mail.example.com", "", ""), []string{"smtp.tls", "services[0].mailbox.tls"}},
+		{"remote address", file("192.0.2.10", "", ""), []string{"smtp.tls", "services[0].mailbox.tls"}},
+		{"allowed", file("mail.example.com", ", allow_insecure: true", ", allow_insecure: true"), nil},
+		{"only smtp allowed", file("mail.example.com", ", allow_insecure: true", ""), []string{"services[0].mailbox.tls"}},
+		{"loopback v4", file("127.0.0.1", "", ""), nil},
+		{"loopback v6", file(`"::1"`, "", ""), nil},
+		{"localhost", file("localhost", "", ""), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.file))
+			var paths []string
+			var ps Problems
+			if errors.As(err, &ps) {
+				for _, p := range ps {
+					paths = append(paths, p.Path)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, paths); diff != "" {
+				t.Fatalf("problems (-want +got):\n%s\n%v", diff, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), "allow_insecure") {
+				t.Errorf("the problem does not say how to allow it: %v", err)
+			}
+		})
+	}
+}
+
+func TestRawRetention(t *testing.T) {
+	base := "smtp: {host: 127.0.0.1, port: 25}\nservices: [{key: s, name: S, address: s@example.test}]\n"
+	c, err := Parse([]byte(base))
+	if err != nil || c.Mail.RawRetention != 0 {
+		t.Fatalf("default: %v, %v; want 0 (off)", c.Mail.RawRetention, err)
+	}
+	c, err = Parse([]byte(base + "mail: {raw_retention: 720h}\n"))
+	if err != nil || c.Mail.RawRetention.Std().Hours() != 720 {
+		t.Fatalf("720h: %v, %v", c.Mail.RawRetention, err)
+	}
+	if _, err := Parse([]byte(base + "mail: {raw_retention: -1h}\n")); err == nil || !strings.Contains(err.Error(), "mail.raw_retention") {
+		t.Fatalf("negative retention: %v", err)
+	}
+}

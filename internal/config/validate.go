@@ -45,8 +45,15 @@ func (c *Config) Validate() []Problem {
 	} else if c.SMTP.Username != "" && c.SMTP.PasswordEnv == "" && c.SMTP.PasswordFile == "" {
 		v.add("smtp.password_env", "is required when smtp.username is set")
 	}
+	if c.SMTP.Username != "" {
+		v.clear("smtp", c.SMTP.Host, c.SMTP.TLS, c.SMTP.AllowInsecure)
+	}
 	if c.SMTP.RatePerMinute < 0 {
 		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
+	}
+
+	if c.Mail.RawRetention < 0 {
+		v.add("mail.raw_retention", "must be 0 (keep raw mail) or more")
 	}
 
 	if c.Dooray.BaseURL != "" {
@@ -175,6 +182,7 @@ func (v *validator) mailbox(p string, m *Mailbox) {
 		v.add(p+".password_env", "is required (or password_file, or an oauth2 block)")
 	}
 	v.secret(p+".password", m.PasswordEnv, m.PasswordFile)
+	v.clear(p, m.Host, m.TLS, m.AllowInsecure)
 	switch {
 	case m.After == "seen", m.After == "delete":
 	case strings.HasPrefix(m.After, "move:") && len(m.After) > len("move:"):
@@ -184,6 +192,24 @@ func (v *validator) mailbox(p string, m *Mailbox) {
 	if m.PollInterval.Std() < 1e9 {
 		v.add(p+".poll_interval", "must be at least 1s")
 	}
+}
+
+// clear refuses a password sent in clear (tls: none) to a host that is not
+// on loopback, unless allow_insecure says so: anyone on the path would read it.
+func (v *validator) clear(p, host, tls string, allowed bool) {
+	if tls != "none" || allowed || loopback(host) {
+		return
+	}
+	v.add(p+".tls", "none sends the password in clear to %s, which is not on loopback: use starttls or tls (or set %s.allow_insecure: true)", host, p)
+}
+
+// loopback: localhost, or an IP address of the loopback network.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 func (v *validator) trigger(p string, t Trigger) {
