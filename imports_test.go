@@ -26,15 +26,18 @@ var allowedImports = map[string][]string{
 	"dooray/dooraytest":   {"dooray"},
 	"migrations":          {},
 	"api":                 {"ticket", "jobs", "mailer", "dooray"},
-	"internal/config":     {"mailer"},
+	"internal/config":     {"mailer", "internal/oauth"},
 	"internal/testenv":    {"migrations"},
 	"internal/benchtable": {},
 	"internal/smtptest":   {},
 	"internal/redisconn":  {},
+	"internal/oauth":      {},
+	// A test helper like testenv: tests and the oauth2 authorization fake.
+	"internal/oauth/oauthtest": {"internal/testenv"},
 }
 
 // Tests may also use the test helpers.
-var testOnly = []string{"internal/testenv", "internal/smtptest", "dooray/dooraytest"}
+var testOnly = []string{"internal/testenv", "internal/smtptest", "dooray/dooraytest", "internal/oauth/oauthtest"}
 
 func TestImportRules(t *testing.T) {
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {

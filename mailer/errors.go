@@ -10,7 +10,7 @@ import (
 
 // SendError is a failed SMTP delivery, classified where it happened.
 type SendError struct {
-	Stage     string // build | dial | mail | rcpt | data | write | end-of-data | reset | conn
+	Stage     string // build | dial | token | auth | mail | rcpt | data | write | end-of-data | reset | conn
 	Code      int    // the SMTP reply code, 0 when the server gave none (network)
 	Enhanced  string // the enhanced status code (5.1.1), when the server sent one
 	Temporary bool   // 4xx or network: try again later; otherwise the mail can never go as it is

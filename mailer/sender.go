@@ -21,9 +21,12 @@ type SMTPConfig struct {
 	TLS      string // none | starttls | tls (implicit TLS, e.g. port 465)
 	Username string // empty: no SMTP AUTH
 	Password string
-	Auth     string        // plain (default) | login
-	Timeout  time.Duration // per SMTP command; 0 = 30s
-	HELO     string        // empty: the host name
+	Auth     string // plain (default) | login
+	// Token, when set, logs Username in with a token instead of Password
+	// (OAuth2: XOAUTH2 or OAUTHBEARER, see tokenauth.go). Auth is then unused.
+	Token   Authenticator
+	Timeout time.Duration // per SMTP command; 0 = 30s
+	HELO    string        // empty: the host name
 
 	TLSConfig   *tls.Config   // nil: verify Host, TLS 1.2 or later
 	MaxIdle     int           // idle connections kept for reuse; 0 = 4, -1 = none
@@ -105,7 +108,19 @@ func (s *Sender) Dials() int {
 	return s.dials
 }
 
+// dial opens a session, logged in. A token the server refuses is reported to
+// the Authenticator, and dial tries once more with a fresh one.
 func (s *Sender) dial(ctx context.Context) (*session, error) {
+	ses, rejected, err := s.dialOnce(ctx)
+	if rejected != nil && ctx.Err() == nil {
+		rejected(ctx)
+		ses, _, err = s.dialOnce(ctx)
+	}
+	return ses, err
+}
+
+// dialOnce opens a session; rejected is set when the server refused the token.
+func (s *Sender) dialOnce(ctx context.Context) (_ *session, rejected func(context.Context), _ error) {
 	ses := &session{}
 	base := s.cfg.DialContext
 	if base == nil {
@@ -138,7 +153,15 @@ func (s *Sender) dial(ctx context.Context) (*session, error) {
 	if s.cfg.HELO != "" {
 		opts = append(opts, gomail.WithHELO(s.cfg.HELO))
 	}
-	if s.cfg.Username != "" {
+	var token *tokenAuth
+	if s.cfg.Token != nil {
+		auth, rej, err := s.cfg.Token.SMTPAuth(ctx)
+		if err != nil {
+			return nil, nil, &SendError{Stage: "token", Temporary: true, Err: err}
+		}
+		token = &tokenAuth{Auth: auth, rejected: rej}
+		opts = append(opts, gomail.WithSMTPAuthCustom(token))
+	} else if s.cfg.Username != "" {
 		auth := gomail.SMTPAuthPlain
 		if s.cfg.Auth == "login" {
 			auth = gomail.SMTPAuthLogin
@@ -147,7 +170,7 @@ func (s *Sender) dial(ctx context.Context) (*session, error) {
 	}
 	client, err := gomail.NewClient(s.cfg.Host, opts...)
 	if err != nil {
-		return nil, &SendError{Stage: "dial", Temporary: false, Err: err}
+		return nil, nil, &SendError{Stage: "dial", Temporary: false, Err: err}
 	}
 	ses.client = client
 	sc, err := client.DialToSMTPClientWithContext(ctx)
@@ -159,10 +182,13 @@ func (s *Sender) dial(ctx context.Context) (*session, error) {
 			ses.raw.Close()
 		}
 		// The server or our configuration is at fault, not this mail: retry later.
-		return nil, &SendError{Stage: "dial", Temporary: true, Err: err}
+		if token.refused(err) {
+			return nil, token.rejected, &SendError{Stage: "auth", Temporary: true, Err: err}
+		}
+		return nil, nil, &SendError{Stage: "dial", Temporary: true, Err: err}
 	}
 	ses.smtp = sc
-	return ses, nil
+	return ses, nil, nil
 }
 
 // get returns an idle session (reused) or a new one.

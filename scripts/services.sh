@@ -2,11 +2,16 @@
 # Local test services for contiple-worker, on 127.0.0.1 only, without systemd or docker:
 #   Redis 7 (:6390) and a 3-node Redis Cluster (:6391-6393), PostgreSQL 15 (:5433), Dovecot IMAP (:1143) + LMTP (:2424),
 #   Postfix SMTP (:2525) delivering @example.test to Dovecot over LMTP.
+# Logins: any user name with the password 'secret' (PLAIN/LOGIN), or an OAuth2 access token
+# (XOAUTH2/OAUTHBEARER): a JWT signed with $CONTIPLE_OAUTH_SIGNING_KEY, checked by Dovecot itself.
+# Postfix's SMTP AUTH goes through Dovecot's SASL, so both kinds work there too.
 # Also installs Debian's headless-capable Chromium and ChromeDriver for the dashboard
 # browser test (nothing is started; the test launches /usr/bin/chromium itself).
 #
 # Usage: scripts/services.sh up|down|env|status
-#   up      install missing Debian packages, then start whatever is not running (idempotent)
+#   up      install missing Debian packages, then start whatever is not running; a running
+#           Dovecot or Postfix whose configuration this script now writes differently is
+#           reloaded, not restarted (idempotent)
 #   down    stop everything this script started
 #   env     print `export NAME=value` lines:  eval "$(scripts/services.sh env)"
 #   status  one line per service; exit 1 if any is down
@@ -22,7 +27,7 @@ readonly PGBIN=/usr/lib/postgresql/15/bin
 readonly CLUSTER_PORTS=(6391 6392 6393)
 readonly CHROMIUM=/usr/bin/chromium
 # chromium + chromium-driver: Debian's own build, never a browser downloaded by a test tool.
-readonly PACKAGES=(redis-server postgresql-15 dovecot-imapd dovecot-lmtpd postfix chromium chromium-driver)
+readonly PACKAGES=(redis-server postgresql-15 dovecot-imapd dovecot-lmtpd postfix openssl chromium chromium-driver)
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
@@ -42,14 +47,15 @@ can_reach() {
   runuser -u "$user" -- test -x "$dir" 2>/dev/null
 }
 
-# Sets S (the state dir). Only root runs services as other users (postgres, vmail),
+# Sets S (the state dir). Only root runs services as other users (postgres, vmail, and
+# dovecot for Dovecot's auth process, which reads the OAuth2 key),
 # so only then must the directory be reachable by them.
 resolve_state_dir() {
   S=${CONTIPLE_SERVICES_DIR:-$REPO_ROOT/.services}
   [[ $S = /* ]] || S=$PWD/$S
   if $IS_ROOT; then
     local user
-    for user in postgres vmail; do
+    for user in postgres vmail dovecot; do
       id "$user" >/dev/null 2>&1 || continue
       if ! can_reach "$user" "$S"; then
         log "state dir $S is not reachable by user '$user'; using /tmp/contiple-services instead"
@@ -154,7 +160,7 @@ install_packages() {
 }
 
 prepare_dirs() {
-  mkdir -p "$S" "$LOGS" "$S/redis" "$S/pg" "$S/dovecot/mail" "$S/dovecot/run" "$S/dovecot/state" "$S/postfix"
+  mkdir -p "$S" "$LOGS" "$S/redis" "$S/pg" "$S/dovecot/mail" "$S/dovecot/run" "$S/dovecot/state" "$S/postfix" "$S/oauth"
   chmod 0755 "$S" "$LOGS"
   if $IS_ROOT; then
     chown postgres:postgres "$S/pg"
@@ -302,8 +308,33 @@ pg_stop() {
 
 dovecot_conf() { echo "$S/dovecot/dovecot.conf"; }
 
+# The OAuth2 signing key: tests' authorization servers sign access tokens (RS256 JWTs) with
+# the private half; Dovecot checks them with the public half, locally, without calling out.
+# Made once and kept: services and running tests rely on it.
+oauth_signing_key() { echo "$S/oauth/signing.pem"; }
+
+oauth_keys() {
+  local key pub
+  key=$(oauth_signing_key)
+  # Dovecot's key dictionary: the key for a token is /<azp:default>/<alg>/<kid:default>.
+  pub=$S/dovecot/oauth-keys/default/RS256/default
+  if [[ ! -s $key ]]; then
+    (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$key.tmp" 2>/dev/null)
+    mv "$key.tmp" "$key"
+    log "made the OAuth2 signing key $key"
+  fi
+  mkdir -p "$(dirname "$pub")"
+  # Dovecot's auth process (user dovecot) reads it, whatever umask this script runs under.
+  chmod 0755 "$S/dovecot/oauth-keys" "$S/dovecot/oauth-keys/default" "$(dirname "$pub")"
+  openssl pkey -in "$key" -pubout -out "$pub.tmp" 2>/dev/null
+  chmod 0644 "$pub.tmp"
+  mv "$pub.tmp" "$pub"
+}
+
+# write_dovecot_conf [SUFFIX]: dovecot.conf and the OAuth2 passdb's oauth2.conf.ext, each
+# written to its name plus SUFFIX (the contents name the files without it).
 write_dovecot_conf() {
-  local d=$S/dovecot mail_user=vmail mail_group=vmail extra=''
+  local sfx=${1:-} d=$S/dovecot mail_user=vmail mail_group=vmail extra='' sasl_owner=''
   if ! $IS_ROOT; then
     # Best effort for non-root: everything runs as the calling user.
     mail_user=$(id -un) mail_group=$(id -gn)
@@ -311,7 +342,18 @@ write_dovecot_conf() {
 default_internal_group = $mail_group
 default_login_user = $mail_user"
   fi
-  cat >"$(dovecot_conf)" <<EOF
+  $IS_ROOT && sasl_owner="user = postfix
+    group = postfix"
+  cat >"$d/oauth2.conf.ext$sfx" <<EOF
+# Written by scripts/services.sh; overwritten on every start.
+# Access tokens are JWTs checked here (signature, exp), no introspection call.
+introspection_mode = local
+local_validation_key_dict = fs:posix:prefix=$d/oauth-keys/
+# The token names its mailbox in 'email'; compared like the login name (%Ln).
+username_attribute = email
+username_format = %Ln
+EOF
+  cat >"$(dovecot_conf)$sfx" <<EOF
 # Written by scripts/services.sh; overwritten on every start.
 protocols = imap lmtp
 listen = 127.0.0.1
@@ -323,7 +365,7 @@ $extra
 # Plain-text logins without TLS: loopback only, test data only.
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 # 'Alice@example.test' and 'alice' are the same mailbox user 'alice'.
 auth_username_format = %Ln
 
@@ -331,6 +373,13 @@ auth_username_format = %Ln
 passdb {
   driver = static
   args = password=$IMAP_PASSWORD
+  mechanisms = plain login
+}
+# Or with an OAuth2 access token for that user (XOAUTH2, OAUTHBEARER).
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $d/oauth2.conf.ext
 }
 userdb {
   driver = static
@@ -374,11 +423,22 @@ service lmtp {
     port = $LMTP_PORT
   }
 }
+# Postfix's SMTP AUTH asks Dovecot (smtpd_sasl_type = dovecot).
+service auth {
+  unix_listener auth-postfix {
+    mode = 0660
+    $sasl_owner
+  }
+}
 EOF
 }
 
 dovecot_start() {
-  pid_of dovecot "$S/dovecot/run/master.pid" >/dev/null && return 0
+  oauth_keys
+  if pid_of dovecot "$S/dovecot/run/master.pid" >/dev/null; then
+    dovecot_reload_if_changed
+    return 0
+  fi
   refuse_foreign_port "dovecot imap" "$IMAP_PORT"
   refuse_foreign_port "dovecot lmtp" "$LMTP_PORT"
   write_dovecot_conf
@@ -391,6 +451,19 @@ dovecot_start() {
   wait_port "dovecot imap" "$IMAP_PORT" "$LOGS/dovecot.log" 15
   wait_port "dovecot lmtp" "$LMTP_PORT" "$LOGS/dovecot.log" 15
   log "dovecot started: IMAP 127.0.0.1:$IMAP_PORT, LMTP 127.0.0.1:$LMTP_PORT"
+}
+
+# A running Dovecot serves other sessions' tests: a changed configuration is reloaded, and
+# an unchanged one leaves it alone.
+dovecot_reload_if_changed() {
+  local d=$S/dovecot f changed=false
+  write_dovecot_conf .new
+  for f in "$(dovecot_conf)" "$d/oauth2.conf.ext"; do
+    if cmp -s "$f.new" "$f"; then rm -f "$f.new"; else mv "$f.new" "$f" && changed=true; fi
+  done
+  $changed || return 0
+  dovecot -c "$(dovecot_conf)" reload </dev/null >>"$LOGS/dovecot.log" 2>&1 || fail_with_log "dovecot reload" "$LOGS/dovecot.log"
+  log "dovecot reloaded with the new configuration"
 }
 
 dovecot_stop() {
@@ -408,9 +481,9 @@ pf_conf_dir() { echo "$S/postfix/etc"; }
 
 pf() { postfix -c "$(pf_conf_dir)" "$@"; }
 
+# write_postfix_conf DIR: main.cf and master.cf into DIR.
 write_postfix_conf() {
-  local c
-  c=$(pf_conf_dir)
+  local c=$1
   mkdir -p "$c" "$S/postfix/queue" "$S/postfix/data"
   chown postfix:postfix "$S/postfix/data" # master.lock etc. are written as mail_owner
   # Regenerated from scratch on every start, so repeated runs cannot pile up edits.
@@ -447,6 +520,14 @@ smtpd_reject_unlisted_recipient = no
 default_transport = error:no outside mail here
 relay_transport = error:no outside mail here
 local_transport = error:no local mail here
+
+# SMTP AUTH through Dovecot's SASL: the same logins as IMAP (password or OAuth2 token).
+# Offered without TLS: loopback and test data only. Relaying stays open to loopback, so
+# clients that do not log in keep working.
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $S/dovecot/run/auth-postfix
+smtpd_sasl_security_options = noanonymous
 EOF
   # Start from the packaged master.cf, then: SMTP on 127.0.0.1:2525 instead of :25, and no
   # chroot (the chroot would be the queue dir here, which lacks /etc/hosts and friends).
@@ -460,15 +541,35 @@ postfix_running() { pf status >/dev/null 2>&1; }
 
 postfix_start() {
   $IS_ROOT || die "postfix can only be started as root"
-  postfix_running && return 0
+  if postfix_running; then
+    postfix_reload_if_changed
+    return 0
+  fi
   refuse_foreign_port postfix "$SMTP_PORT"
-  write_postfix_conf
+  write_postfix_conf "$(pf_conf_dir)"
   # `postfix start` also creates the queue directories with the right owners.
   if ! pf start </dev/null >>"$LOGS/postfix.log" 2>&1; then
     fail_with_log postfix "$LOGS/postfix.log"
   fi
   wait_port postfix "$SMTP_PORT" "$LOGS/postfix.log" 15
   log "postfix started: SMTP 127.0.0.1:$SMTP_PORT"
+}
+
+# Like Dovecot: a running Postfix is reloaded when its configuration changed, else left alone.
+postfix_reload_if_changed() {
+  local c new
+  c=$(pf_conf_dir)
+  new=$S/postfix/etc.new
+  rm -rf "$new"
+  write_postfix_conf "$new"
+  if cmp -s "$new/main.cf" "$c/main.cf" && cmp -s "$new/master.cf" "$c/master.cf"; then
+    rm -rf "$new"
+    return 0
+  fi
+  cp "$new/main.cf" "$new/master.cf" "$c/"
+  rm -rf "$new"
+  pf reload </dev/null >>"$LOGS/postfix.log" 2>&1 || fail_with_log "postfix reload" "$LOGS/postfix.log"
+  log "postfix reloaded with the new configuration"
 }
 
 postfix_stop() {
@@ -509,6 +610,7 @@ cmd_env() {
     "CONTIPLE_LMTP_ADDR=127.0.0.1:$LMTP_PORT" \
     "CONTIPLE_SMTP_ADDR=127.0.0.1:$SMTP_PORT" \
     "CONTIPLE_MAIL_DOMAIN=$MAIL_DOMAIN" \
+    "CONTIPLE_OAUTH_SIGNING_KEY=$(oauth_signing_key)" \
     "CONTIPLE_CHROMIUM=$CHROMIUM" \
     "CONTIPLE_SERVICES_DIR=$S"; do
     # Single quotes: the database URL contains '?', a glob character for eval.

@@ -40,7 +40,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-sasl"
 )
 
 // TLS modes of Account.TLS.
@@ -78,7 +77,10 @@ type Account struct {
 	// offers it, else with LOGIN. The password is never logged or put in an
 	// error; Account's String and LogValue leave it out.
 	Username, Password string
-	Folder             string // "" means INBOX
+	// Auth, when set, logs Username in with a token instead of Password
+	// (OAuth2: XOAUTH2 or OAUTHBEARER, see imap_auth.go).
+	Auth   Authenticator
+	Folder string // "" means INBOX
 	// Timeout bounds connecting (TCP, TLS, greeting, login, SELECT) and every
 	// command round trip except the transfer of message bodies, which is
 	// bounded by the client's own read timeouts and by ctx. 0 means DefaultTimeout.
@@ -152,7 +154,7 @@ func (a Account) Validate() error {
 	if a.Username == "" {
 		problems = append(problems, "username is empty")
 	}
-	if a.Password == "" {
+	if a.Password == "" && a.Auth == nil {
 		problems = append(problems, "password is empty")
 	}
 	if err := validFolder(a.Folder); err != nil {
@@ -231,7 +233,18 @@ type Mailbox struct {
 }
 
 // Dial connects (plain, STARTTLS or TLS), logs in and selects the folder.
+// A token the server refuses is reported to the Authenticator and Dial tries
+// once more with a fresh one.
 func Dial(ctx context.Context, a Account) (*Mailbox, error) {
+	m, err := dialOnce(ctx, a)
+	if rejected := tokenRefused(err); rejected != nil && ctx.Err() == nil {
+		rejected(ctx)
+		m, err = dialOnce(ctx, a)
+	}
+	return m, err
+}
+
+func dialOnce(ctx context.Context, a Account) (*Mailbox, error) {
 	a = a.withDefaults()
 	m := &Mailbox{acct: a, newMail: make(chan struct{}, 1), created: map[string]bool{}}
 	m.acct.Password = ""
@@ -310,17 +323,8 @@ func Dial(ctx context.Context, a Account) (*Mailbox, error) {
 		return fail("greeting", err)
 	}
 
-	caps := m.c.Caps()
-	switch {
-	case caps.Has(imap.AuthCap(sasl.Plain)):
-		err = m.c.Authenticate(sasl.NewPlainClient("", a.Username, a.Password))
-	case caps.Has(imap.CapLoginDisabled):
-		err = fmt.Errorf("%w: server refuses LOGIN and offers no AUTH=PLAIN (does it require TLS? tls=%s)", errConfig, a.TLS)
-	default:
-		err = m.c.Login(a.Username, a.Password).Wait()
-	}
-	if err != nil {
-		return fail("login", fmt.Errorf("authentication failed: %w", err))
+	if op, err := m.login(ctx, a); err != nil {
+		return fail(op, err)
 	}
 
 	sel, err := m.c.Select(a.Folder, nil).Wait()

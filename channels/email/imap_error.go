@@ -13,7 +13,7 @@ import (
 // It names the operation, the server, the user and the folder (never the
 // password) and says whether trying again later can help.
 type Error struct {
-	Op     string // dial, tls, greeting, login, select, search, fetch, store, copy, move, expunge, create, idle, noop, ack, config
+	Op     string // dial, tls, greeting, token, login, select, search, fetch, store, copy, move, expunge, create, idle, noop, ack, config
 	Addr   string // host:port
 	User   string
 	Folder string
@@ -46,6 +46,14 @@ func IsTemporary(err error) bool {
 // classify decides whether err, returned by operation op, is temporary.
 func classify(op string, err error) bool {
 	if errors.Is(err, errConfig) {
+		return false
+	}
+	var cred *credentialError
+	if errors.As(err, &cred) {
+		return cred.temporary()
+	}
+	var refused *refusedTokenError
+	if errors.As(err, &refused) {
 		return false
 	}
 	var certErr *tls.CertificateVerificationError

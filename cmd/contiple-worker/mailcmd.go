@@ -133,7 +133,12 @@ func (a *app) mailRetryCmd() *cobra.Command {
 					if cerr != nil {
 						return fmt.Errorf("%w: %w", err, cerr)
 					}
-					if poll.Mailboxes, cerr = mailboxIntakes(cfg); cerr != nil {
+					logins, closeLogins, cerr := a.cliOAuthLogins(cfg)
+					if cerr != nil {
+						return cerr
+					}
+					defer closeLogins()
+					if poll.Mailboxes, cerr = mailboxIntakes(cfg, logins); cerr != nil {
 						return cerr
 					}
 					poll.MaxBytes = cfg.Mail.MaxMessageBytes

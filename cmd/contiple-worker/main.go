@@ -11,10 +11,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/internal/config"
+	"github.com/contiple/contiple-worker/internal/redisconn"
 	"github.com/contiple/contiple-worker/ticket"
 )
 
@@ -53,7 +56,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", os.Getenv("CONTIPLE_CONFIG"), "configuration file (env CONTIPLE_CONFIG)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON instead of text")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w (see --help)", err) })
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd(), a.mailCmd(), a.doorayCmd(), a.demoCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd(), a.mailCmd(), a.mailboxCmd(), a.doorayCmd(), a.demoCmd())
 	return root
 }
 
@@ -109,6 +112,23 @@ func newPool() (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return pool, nil
+}
+
+// redisFromEnv is asynq's connection and a client of CONTIPLE_REDIS_URL.
+func redisFromEnv() (asynq.RedisConnOpt, redis.UniversalClient, error) {
+	url := os.Getenv("CONTIPLE_REDIS_URL")
+	if url == "" {
+		return nil, nil, errors.New("CONTIPLE_REDIS_URL is not set")
+	}
+	opt, err := redisconn.Parse(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	}
+	rdb, err := redisconn.Client(opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	}
+	return opt, rdb, nil
 }
 
 // openStore opens the database and the ticket store with the masking key, if any.

@@ -22,7 +22,6 @@ import (
 	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/dooray"
 	"github.com/contiple/contiple-worker/internal/config"
-	"github.com/contiple/contiple-worker/internal/redisconn"
 	"github.com/contiple/contiple-worker/jobs"
 	"github.com/contiple/contiple-worker/mailer"
 	"github.com/contiple/contiple-worker/migrations"
@@ -61,24 +60,20 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	redisURL := os.Getenv("CONTIPLE_REDIS_URL")
-	if redisURL == "" {
-		return errors.New("CONTIPLE_REDIS_URL is not set")
-	}
-	redisOpt, err := redisconn.Parse(redisURL)
-	if err != nil {
-		return fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
-	}
-	rdb, err := redisconn.Client(redisOpt)
-	if err != nil {
-		return fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
-	}
-	defer rdb.Close()
-	intake, err := mailboxIntakes(cfg)
+	redisOpt, rdb, err := redisFromEnv()
 	if err != nil {
 		return err
 	}
-	sender, err := newSender(cfg)
+	defer rdb.Close()
+	logins, err := a.newOAuthLogins(cfg, rdb)
+	if err != nil {
+		return err
+	}
+	intake, err := mailboxIntakes(cfg, logins)
+	if err != nil {
+		return err
+	}
+	sender, err := newSender(cfg, logins)
 	if err != nil {
 		return err
 	}
@@ -310,21 +305,24 @@ func serviceDefs(cfg *config.Config) ([]ticket.ServiceDef, error) {
 	return defs, nil
 }
 
-// newSender is the SMTP side of mail:send, with its password.
-func newSender(cfg *config.Config) (*mailer.Sender, error) {
+// newSender is the SMTP side of mail:send, with its password or OAuth2 login.
+func newSender(cfg *config.Config, logins oauthLogins) (*mailer.Sender, error) {
 	var password string
-	if cfg.SMTP.Username != "" {
+	var token mailer.Authenticator
+	if logins.smtp != nil {
+		token = logins.smtp
+	} else if cfg.SMTP.Username != "" {
 		var err error
 		if password, err = config.Secret(cfg.SMTP.PasswordEnv, cfg.SMTP.PasswordFile); err != nil {
 			return nil, fmt.Errorf("smtp: %w", err)
 		}
 	}
 	return mailer.NewSender(mailer.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: password, Timeout: cfg.SMTP.Timeout.Std()})
+		Username: cfg.SMTP.Username, Password: password, Token: token, Timeout: cfg.SMTP.Timeout.Std()})
 }
 
-// mailboxIntakes reads each service's mailbox with its password.
-func mailboxIntakes(cfg *config.Config) (map[string]jobs.MailboxIntake, error) {
+// mailboxIntakes reads each service's mailbox with its password or OAuth2 login.
+func mailboxIntakes(cfg *config.Config, logins oauthLogins) (map[string]jobs.MailboxIntake, error) {
 	out := map[string]jobs.MailboxIntake{}
 	for i, s := range cfg.Services {
 		m := s.Mailbox
@@ -335,9 +333,12 @@ func mailboxIntakes(cfg *config.Config) (map[string]jobs.MailboxIntake, error) {
 		if err != nil {
 			return nil, fmt.Errorf("services[%d].mailbox: %w", i, err)
 		}
-		out[s.Key] = jobs.MailboxIntake{Name: s.Key, After: m.After, IDLE: m.IDLE, Poll: m.PollInterval.Std(),
-			Account: email.Account{Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username, Password: password,
-				Folder: m.Folder, NoIdle: !m.IDLE}}
+		acct := email.Account{Host: m.Host, Port: m.Port, TLS: m.TLS, Username: m.Username, Password: password,
+			Folder: m.Folder, NoIdle: !m.IDLE}
+		if l := logins.mailboxes[s.Key]; l != nil {
+			acct.Auth = l
+		}
+		out[s.Key] = jobs.MailboxIntake{Name: s.Key, After: m.After, IDLE: m.IDLE, Poll: m.PollInterval.Std(), Account: acct}
 	}
 	return out, nil
 }

@@ -43,6 +43,7 @@ type SMTP struct {
 	RecipientPerHour int      `yaml:"recipient_per_hour"` // cap of mails to one address; 0 = 10
 	Timeout          Duration `yaml:"timeout"`            // per SMTP session; 0 = 30s
 	AllowInsecure    bool     `yaml:"allow_insecure"`     // credentials in clear (tls: none) to a host not on loopback
+	OAuth2           *OAuth2  `yaml:"oauth2"`             // log username in with a token instead of a password
 }
 
 type Dooray struct {
@@ -99,7 +100,27 @@ type Mailbox struct {
 	PollInterval Duration `yaml:"poll_interval"`
 	// AllowInsecure permits the password in clear (tls: none) to a host that
 	// is not on loopback.
-	AllowInsecure bool `yaml:"allow_insecure"`
+	AllowInsecure bool    `yaml:"allow_insecure"`
+	OAuth2        *OAuth2 `yaml:"oauth2"` // log username in with a token instead of a password
+}
+
+// OAuth2 is how a mailbox or the SMTP account gets its access tokens
+// (XOAUTH2/OAUTHBEARER). Secrets only by *_env or *_file.
+type OAuth2 struct {
+	Provider              string   `yaml:"provider"`  // microsoft | google | generic
+	Grant                 string   `yaml:"grant"`     // client_credentials | refresh_token | jwt (per provider)
+	TenantID              string   `yaml:"tenant_id"` // microsoft
+	ClientID              string   `yaml:"client_id"`
+	ClientSecretEnv       string   `yaml:"client_secret_env"`
+	ClientSecretFile      string   `yaml:"client_secret_file"`
+	Scopes                []string `yaml:"scopes"`    // empty: the provider's default
+	TokenURL              string   `yaml:"token_url"` // generic (required); others: an override
+	AuthURL               string   `yaml:"auth_url"`
+	DeviceAuthURL         string   `yaml:"device_auth_url"`
+	ServiceAccountKeyEnv  string   `yaml:"service_account_key_env"` // google jwt: the JSON key
+	ServiceAccountKeyFile string   `yaml:"service_account_key_file"`
+	Subject               string   `yaml:"subject"`            // google jwt: the mailbox to act as; default: username
+	RefreshTokenFile      string   `yaml:"refresh_token_file"` // refresh_token: where `mailbox authorize` keeps it
 }
 
 type ServiceDooray struct {
@@ -206,6 +227,9 @@ func (c *Config) applyDefaults() {
 	if c.SMTP.RecipientPerHour == 0 {
 		c.SMTP.RecipientPerHour = 10
 	}
+	if o := c.SMTP.OAuth2; o != nil && o.Subject == "" {
+		o.Subject = c.SMTP.Username
+	}
 	if c.Dooray.SyncInterval == 0 {
 		c.Dooray.SyncInterval = Duration(30 * time.Second)
 	}
@@ -232,6 +256,9 @@ func (c *Config) applyDefaults() {
 			}
 			if m.PollInterval == 0 {
 				m.PollInterval = Duration(30 * time.Second)
+			}
+			if o := m.OAuth2; o != nil && o.Subject == "" {
+				o.Subject = m.Username
 			}
 		}
 	}

@@ -42,7 +42,9 @@ func (c *Config) Validate() []Problem {
 	v.port("smtp.port", c.SMTP.Port)
 	v.oneOf("smtp.tls", c.SMTP.TLS, tlsModes)
 	v.secret("smtp.password", c.SMTP.PasswordEnv, c.SMTP.PasswordFile)
-	if c.SMTP.Username != "" && c.SMTP.PasswordEnv == "" && c.SMTP.PasswordFile == "" {
+	if o := c.SMTP.OAuth2; o != nil {
+		v.oauth2("smtp", c.SMTP.Username, c.SMTP.PasswordEnv, c.SMTP.PasswordFile, o)
+	} else if c.SMTP.Username != "" && c.SMTP.PasswordEnv == "" && c.SMTP.PasswordFile == "" {
 		v.add("smtp.password_env", "is required when smtp.username is set")
 	}
 	if c.SMTP.Username != "" {
@@ -186,8 +188,10 @@ func (v *validator) mailbox(p string, m *Mailbox) {
 	if m.Username == "" {
 		v.add(p+".username", "is required")
 	}
-	if m.PasswordEnv == "" && m.PasswordFile == "" {
-		v.add(p+".password_env", "is required (or password_file)")
+	if m.OAuth2 != nil {
+		v.oauth2(p, m.Username, m.PasswordEnv, m.PasswordFile, m.OAuth2)
+	} else if m.PasswordEnv == "" && m.PasswordFile == "" {
+		v.add(p+".password_env", "is required (or password_file, or an oauth2 block)")
 	}
 	v.secret(p+".password", m.PasswordEnv, m.PasswordFile)
 	v.clear(p, m.Host, m.TLS, m.AllowInsecure)
