@@ -48,27 +48,6 @@ func (s *Store) Get(ctx context.Context, id int64) (Ticket, error) {
 	return t, err
 }
 
-// ListFilter selects tickets. The spam box is left out unless asked for by status.
-type ListFilter struct {
-	Status  Status
-	Service string
-	Limit   int // 0: 100
-}
-
-// List returns tickets, newest first.
-func (s *Store) List(ctx context.Context, f ListFilter) ([]Ticket, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+ticketColumns+` FROM tickets
-		WHERE ($1 = '' AND status <> 'spam' OR status = $1) AND ($2 = '' OR service_key = $2)
-		ORDER BY id DESC LIMIT $3`, string(f.Status), f.Service, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-}
-
 // Messages returns the processing history of a ticket, oldest first.
 func (s *Store) Messages(ctx context.Context, id int64) ([]Message, error) {
 	rows, err := s.pool.Query(ctx, `SELECT m.id, m.ticket_id, m.kind, m.author, m.body, m.html,

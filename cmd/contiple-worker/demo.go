@@ -668,8 +668,8 @@ func (s *story) mailsIn(ctx context.Context) error {
 			return fmt.Errorf("send %s's mail: %w", c.Name, err)
 		}
 		took, err := s.waitFor(ctx, "the ticket of "+c.Address, func() (bool, error) {
-			ts, err := s.w.Store.List(ctx, ticket.ListFilter{Service: "support"})
-			for _, t := range ts {
+			page, err := s.w.Store.List(ctx, ticket.ListFilter{Service: "support"})
+			for _, t := range page.Tickets {
 				if strings.EqualFold(t.CustomerEmail, c.Address) {
 					c.Ticket = t
 					return true, err

@@ -150,8 +150,8 @@ func (c *storyChecks) check(step string, st *storyState) error {
 			t.Errorf("reply in the history: %+v", r)
 		}
 		c.events(t1, "created", "assign", "trigger", "hold", "mail_sent", "customer_reply")
-		if ts, err := w.Store.List(context.Background(), ticket.ListFilter{}); err != nil || len(ts) != 3 {
-			t.Errorf("%d tickets after the reply (%v), want 3: the reply made a ticket", len(ts), err)
+		if page, err := w.Store.List(context.Background(), ticket.ListFilter{}); err != nil || len(page.Tickets) != 3 {
+			t.Errorf("%d tickets after the reply (%v), want 3: the reply made a ticket", len(page.Tickets), err)
 		}
 	case stepEscalated:
 		c.requests(dooraytest.RouteCreatePost, 2)
