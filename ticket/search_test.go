@@ -74,7 +74,7 @@ type searchCase struct {
 }
 
 func asString(v any) string { s, _ := v.(string); return s }
-func asSlice(v any) []any  { s, _ := v.([]any); return s }
+func asSlice(v any) []any   { s, _ := v.([]any); return s }
 
 // The generated data answers the search cases as SQL without indexes would:
 // the index paths lose no ticket.
