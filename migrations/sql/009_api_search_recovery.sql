@@ -14,7 +14,6 @@ ALTER TABLE outbox ADD COLUMN failed_at timestamptz;
 ALTER TABLE outbox ADD COLUMN last_error text NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN retried_by bigint REFERENCES outbox (id) ON DELETE SET NULL;
 CREATE INDEX outbox_failed_idx ON outbox (id) WHERE failed_at IS NOT NULL AND retried_by IS NULL;
-CREATE INDEX outbox_mail_send_idx ON outbox (((payload->>'outbound_mail_id')::bigint)) WHERE kind = 'mail:send';
 
 -- Outbound mail a person must look at (failed, suppressed).
 CREATE INDEX outbound_mails_problem_idx ON outbound_mails (id) WHERE state IN ('failed', 'suppressed');
@@ -37,7 +36,6 @@ CREATE INDEX tickets_starred_idx ON tickets (id) WHERE starred;
 CREATE INDEX tickets_updated_idx ON tickets (updated_at);
 CREATE INDEX tickets_status_id_idx ON tickets (status, id);
 CREATE INDEX tickets_feedback_idx ON tickets (assignee) WHERE feedback_requested_at IS NOT NULL;
-CREATE INDEX tickets_source_idx ON tickets (source_ticket_id) WHERE source_ticket_id IS NOT NULL;
 CREATE INDEX tickets_subject_trgm_idx ON tickets USING gin (subject gin_trgm_ops);
 CREATE INDEX tickets_customer_name_trgm_idx ON tickets USING gin (customer_name gin_trgm_ops);
 CREATE INDEX ticket_messages_body_trgm_idx ON ticket_messages USING gin (body gin_trgm_ops);
