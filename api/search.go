@@ -2,17 +2,11 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/contiple/contiple-worker/ticket"
 )
-
-// allRoutes is every operation of the API, in the order of the tables.
-func allRoutes() []route {
-	return slices.Concat(routes, ticketRoutes, workRoutes, boardRoutes)
-}
 
 // list finds tickets (seed ① menus and ➋ search): every filter given must
 // hold; pages of `limit`, continued with `cursor`.
