@@ -75,3 +75,20 @@ func TestAPIRolesAndActors(t *testing.T) {
 		t.Errorf("%d events, want %d", n, len(want))
 	}
 }
+
+// Every operation kept for administrators is a route: a misspelt key would
+// leave the real one open to operators.
+func TestAdministratorOnlyNamesRoutes(t *testing.T) {
+	known := map[string]bool{}
+	for _, rt := range allRoutes() {
+		known[rt.method+" "+rt.path] = true
+	}
+	for op := range administratorOnly {
+		if !known[op] {
+			t.Errorf("administratorOnly names %q, which is no route", op)
+		}
+	}
+	if len(administratorOnly) != 4 {
+		t.Errorf("%d administrator operations, want 4: complete, restore, delete spam, unmask", len(administratorOnly))
+	}
+}
