@@ -27,11 +27,10 @@ type Token struct {
 
 // administratorOnly lists the operations an operator's token is refused (403).
 var administratorOnly = map[string]bool{
-	"POST /api/v1/tickets/{id}/complete":                   true,
-	"POST /api/v1/tickets/{id}/restore":                    true,
-	"DELETE /api/v1/tickets/{id}":                          true, // delete spam
-	"POST /api/v1/tickets/{id}/messages/{message}/unmask":  true,
-	"DELETE /api/v1/tickets/{id}/messages/{message}/masks": true,
+	"POST /api/v1/tickets/{id}/complete":                  true,
+	"POST /api/v1/tickets/{id}/restore":                   true,
+	"DELETE /api/v1/tickets/{id}":                         true, // delete spam
+	"POST /api/v1/tickets/{id}/messages/{message}/unmask": true,
 }
 
 type identityKey struct{}
