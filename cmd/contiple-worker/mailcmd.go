@@ -56,7 +56,7 @@ func (a *app) mailCmd() *cobra.Command {
 		}
 		return nil
 	}
-	cmd.AddCommand(parse, a.mailFailedCmd(), a.mailRetryCmd())
+	cmd.AddCommand(parse, a.mailFailedCmd(), a.mailRetryCmd(), a.mailSuppressedCmd(), a.mailUnsuppressCmd())
 	return cmd
 }
 

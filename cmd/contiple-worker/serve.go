@@ -56,6 +56,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	store.SetSuppressFor(cfg.SMTP.SuppressFor.Std())
 	defs, err := serviceDefs(cfg)
 	if err != nil {
 		return err
@@ -232,9 +233,9 @@ func (a *app) mountRoutes(mux *http.ServeMux, cfg *config.Config, r routes) {
 		mux.Handle("/monitoring/", basicAuth("admin", password, mon))
 		a.log.Info("dashboard at /monitoring/", "user", "admin")
 	}
-	if token := a.endpointSecret("integration API", "http.api_token_env", cfg.HTTP.APITokenEnv); token != "" {
-		(&api.V1{Store: r.store, Token: token, Log: a.log.With("component", "api"), Replies: jobs.NewOutbound(r.store)}).Mount(mux)
-		a.log.Info("integration API at /api/v1/")
+	if tokens := a.apiTokens(cfg.HTTP); len(tokens) > 0 {
+		(&api.V1{Store: r.store, Tokens: tokens, Log: a.log.With("component", "api"), Replies: jobs.NewOutbound(r.store)}).Mount(mux)
+		a.log.Info("integration API at /api/v1/", "tokens", len(tokens))
 	}
 	if token := a.endpointSecret("Dooray! webhook", "http.webhook_token_env", cfg.HTTP.WebhookTokenEnv); token != "" {
 		(&api.Webhook{Token: token, Links: r.store, Syncs: jobs.DoorayHints{Queue: r.client},

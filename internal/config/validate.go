@@ -34,6 +34,7 @@ func (c *Config) Validate() []Problem {
 	}
 	v.env("http.dashboard_password_env", c.HTTP.DashboardPasswordEnv)
 	v.env("http.api_token_env", c.HTTP.APITokenEnv)
+	v.apiTokens(c.HTTP)
 	v.env("http.webhook_token_env", c.HTTP.WebhookTokenEnv)
 
 	if c.SMTP.Host == "" {
@@ -49,6 +50,9 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.SMTP.Username != "" {
 		v.clear("smtp", c.SMTP.Host, c.SMTP.TLS, c.SMTP.AllowInsecure)
+	}
+	if c.SMTP.SuppressFor < 0 {
+		v.add("smtp.suppress_for", "must be 0 (the default, 168h) or more")
 	}
 	if c.SMTP.RatePerMinute < 0 {
 		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
