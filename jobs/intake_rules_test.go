@@ -231,7 +231,7 @@ func TestIngestSpamGoesToTheSpamBoxAndIsRestored(t *testing.T) {
 	}
 	// The spam box is out of the queue; restore brings a ticket back.
 	queue, err := in.store.List(ctx, ticket.ListFilter{})
-	if err != nil || len(queue) != 0 {
+	if err != nil || len(queue.Tickets) != 0 {
 		t.Errorf("queue: %v %v", queue, err)
 	}
 	tk, err := in.store.Restore(ctx, 1, "admin")
