@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -380,5 +381,43 @@ func TestMailRetrySaysWhenTheServerNoLongerHasTheMail(t *testing.T) {
 	// Nothing was lost: both rows are still there, failed, for a person to see.
 	if still, _ := in.store.InboundByState(ctx, []string{ticket.InboundFailed}, 10); len(still) != 2 {
 		t.Errorf("%d failed rows left", len(still))
+	}
+}
+
+// An escalation without content of the operator's passes on what the
+// customer said last: the reply text, not the quoted history of our answers.
+func TestEscalationContentIsTheCustomersReplyText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newIntake(t)
+	id := in.deliver(mailFrom("山田太郎 <yamada@customer.example>", "ログインできません", "ログインできません。")).TicketID
+	in.deliver(fixture(t, "reply_above_quote_ja.eml"))
+	in.deliver(fixture(t, "quote_only_ja.eml"))
+	if _, err := in.store.Assign(ctx, id, ticket.Assignment{Operator: "sato"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.store.Escalate(ctx, id, ticket.Escalation{ProjectID: "p1", Actor: "sato"}); err != nil {
+		t.Fatal(err)
+	}
+	var link int64
+	if err := in.pool.QueryRow(ctx, "SELECT id FROM dooray_links WHERE ticket_id = $1", id).Scan(&link); err != nil {
+		t.Fatal(err)
+	}
+	e, err := in.store.DoorayEscalation(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Content != "パスワードを再設定したら入れました。\nありがとうございます。" {
+		t.Errorf("escalation content %q", e.Content)
+	}
+	// A ticket whose customer never wrote anything cannot be escalated without content.
+	tk, err := in.store.Create(ctx, ticket.NewTicket{Service: "support", Subject: "phone call", CustomerEmail: "c@example.jp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.store.Assign(ctx, tk.ID, ticket.Assignment{Operator: "sato"})
+	var ie *ticket.InputError
+	if _, err := in.store.Escalate(ctx, tk.ID, ticket.Escalation{ProjectID: "p1", Actor: "sato"}); !errors.As(err, &ie) {
+		t.Errorf("escalation of a silent ticket without content: %v", err)
 	}
 }

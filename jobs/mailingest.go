@@ -65,6 +65,7 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 		return ticket.IngestResult{}, fmt.Errorf("inbound mail %d: %w", id, err) // DNS down: try again
 	}
 	hints := ticket.Hints{Tracker: tracker, Spam: email.SpamVerdict(im.Raw, h.Spam[im.Service])}
+	_, hints.OwnToken = email.TicketTokenFromMessageID(m.ExternalID)
 	if n, ok := email.ExtractTicketMarker(parsed.Subject); ok {
 		hints.Marker = n
 	}

@@ -143,3 +143,23 @@ func TestCustomerOnDoorayHostedMailIsACustomer(t *testing.T) {
 		t.Errorf("the customer's reply filed as %s by %s", last.Kind, last.Author)
 	}
 }
+
+// Through Dovecot: the signature still verifies on the bytes IMAP returns,
+// and the forgery next to it writes nothing into the ticket.
+func TestIntakeFromDovecotAuthenticatesDoorayMail(t *testing.T) {
+	t.Parallel()
+	u := newDovecotUser(t)
+	in, p, mi := newPollIntake(t, u, "seen")
+	keys := newDoorayDKIM(t)
+	in.h.LookupTXT = keys.lookup
+	id := in.escalatedTicket("tanaka@customer.example")
+	u.Append("INBOX", fixture(t, "dooray_forged.eml"))
+	u.Append("INBOX", keys.sign(t, strings.ReplaceAll(fixture(t, "dooray_notification.eml"), "{N}", fmt.Sprint(id))))
+	pollAndIngest(t, in, p, mi)
+	if k := in.kinds(id); strings.Join(k, ",") != "customer,escalation,dooray_in" {
+		t.Errorf("ticket %d history: %v", id, k)
+	}
+	if state, reason, tid := inboundOutcome(t, in, "forged-4411@attacker.example"); state != ticket.InboundProcessed || tid == id {
+		t.Errorf("forgery: %s %q ticket %d", state, reason, tid)
+	}
+}

@@ -266,6 +266,9 @@ type Hints struct {
 	// Spam says why the receiving MTA flagged the mail as spam ("" when it
 	// did not): it goes to the spam box instead of the queue.
 	Spam string
+	// OwnToken says the mail's own Message-ID has the form of ours
+	// (ct-<ticket>-<random>@domain, see NewMailMessageID).
+	OwnToken bool
 }
 
 // Ingest outcomes.

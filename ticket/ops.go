@@ -241,17 +241,23 @@ func (s *Store) Complete(ctx context.Context, id int64, actor string) (Ticket, e
 // Escalation is a Dooray! transfer: a task in the project the operator chose.
 type Escalation struct {
 	ProjectID string
-	Content   string
+	Content   string // "": what the customer said last (see customerWords)
 	Actor     string
 }
 
 // Escalate records the escalation and owes a Dooray! task (dooray:escalate).
 // The ticket becomes dooray_transferred when the task exists (DoorayCreated).
 func (s *Store) Escalate(ctx context.Context, id int64, e Escalation) (Ticket, error) {
-	if strings.TrimSpace(e.ProjectID) == "" || strings.TrimSpace(e.Content) == "" {
-		return Ticket{}, inputf("an escalation needs a Dooray! project and content")
+	if strings.TrimSpace(e.ProjectID) == "" {
+		return Ticket{}, inputf("an escalation needs a Dooray! project")
 	}
 	return s.transact(ctx, id, ActionEscalate, e.Actor, func(c *change) (map[string]any, error) {
+		if strings.TrimSpace(e.Content) == "" {
+			var err error
+			if e.Content, err = c.customerWords(ctx); err != nil {
+				return nil, err
+			}
+		}
 		msgID, err := c.message(ctx, MessageEscalation, e.Content)
 		if err != nil {
 			return nil, err

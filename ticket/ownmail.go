@@ -20,10 +20,9 @@ func (in *ingest) ownMail(ctx context.Context) (string, error) {
 	var sent, ourID, fromOurs bool
 	err := in.tx.QueryRow(ctx, `SELECT
 			EXISTS (SELECT 1 FROM outbound_mails WHERE $1 <> '' AND mail_message_id = $1),
-			EXISTS (SELECT 1 FROM services WHERE $1 ~* '^ct-[1-9][0-9]*-[A-Za-z0-9]+@'
-				AND lower(split_part($1, '@', 2)) = lower(split_part(address, '@', 2))),
+			EXISTS (SELECT 1 FROM services WHERE $3 AND lower(split_part($1, '@', 2)) = lower(split_part(address, '@', 2))),
 			EXISTS (SELECT 1 FROM services WHERE $2 <> '' AND lower(address) = lower($2))`,
-		id, in.m.From.Address).Scan(&sent, &ourID, &fromOurs)
+		id, in.m.From.Address, in.h.OwnToken).Scan(&sent, &ourID, &fromOurs)
 	if err != nil {
 		return "", err
 	}

@@ -21,10 +21,12 @@ var ErrDKIMTemporary = errors.New("dkim: temporary failure")
 const maxDKIMSignatures = 5
 
 // DKIMAuthenticated reports whether raw carries a valid DKIM signature
-// (RFC 6376) of one of domains that vouches for its author: the signing
-// domain (d=) is that domain, the signature covers the From field, and
-// From's one address is in that domain or below it. It returns the domain,
-// or "" when no signature qualifies. lookup nil uses the system's DNS.
+// (RFC 6376) of one of domains that vouches for its author and its subject:
+// the signing domain (d=) is that domain, the signature covers the From and
+// Subject fields (a subject that names a ticket must not be swapped on a real
+// mail), and From's one address is in that domain or below it. It returns the
+// domain, or "" when no signature qualifies. lookup nil uses the system's DNS.
+// Signatures with a body length (l=) are refused by the library.
 //
 // The header alone proves nothing (anyone can write From: x@dooray.com); only
 // the domain's key does.
@@ -52,7 +54,7 @@ func DKIMAuthenticated(raw []byte, domains []string, lookup TXTLookup) (string, 
 	var temporary error
 	for _, v := range verifications {
 		d := strings.ToLower(v.Domain)
-		if !containsFold(domains, d) || (fromDomain != d && !strings.HasSuffix(fromDomain, "."+d)) || !signsFrom(v.HeaderKeys) {
+		if !containsFold(domains, d) || (fromDomain != d && !strings.HasSuffix(fromDomain, "."+d)) || !signs(v.HeaderKeys, "from") || !signs(v.HeaderKeys, "subject") {
 			continue
 		}
 		switch {
@@ -65,9 +67,9 @@ func DKIMAuthenticated(raw []byte, domains []string, lookup TXTLookup) (string, 
 	return "", temporary
 }
 
-func signsFrom(keys []string) bool {
+func signs(keys []string, field string) bool {
 	for _, k := range keys {
-		if strings.EqualFold(strings.TrimSpace(k), "from") {
+		if strings.EqualFold(strings.TrimSpace(k), field) {
 			return true
 		}
 	}

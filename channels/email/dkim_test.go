@@ -81,6 +81,7 @@ func TestDKIMAuthenticated(t *testing.T) {
 		{"subject changed after signing", strings.Replace(keys.sign(t, "dooray.com", mail("noreply@dooray.com")), "[CT-1]", "[CT-2]", 1), ""},
 		{"second From added", "From: x@evil.example\r\n" + keys.sign(t, "dooray.com", mail("noreply@dooray.com")), ""},
 		{"look-alike domain", keys.sign(t, "evil.example", mail("noreply@notdooray.com")), ""},
+		{"subject not signed", strings.Replace(keys.sign(t, "dooray.com", mail("noreply@dooray.com"), "From", "To", "Date"), "[CT-1]", "[CT-2]", 1), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

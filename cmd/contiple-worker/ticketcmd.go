@@ -192,9 +192,8 @@ func (a *app) ticketCmd() *cobra.Command {
 	})
 	escalate := one("escalate N", "Escalate to Dooray!: a task is created in the project", func(c *cobra.Command) {
 		c.Flags().String("project", "", "Dooray! project id (required)")
-		c.Flags().String("content", "", "task content (required)")
+		c.Flags().String("content", "", "task content (default: what the customer wrote last, without quoted history)")
 		c.MarkFlagRequired("project")
-		c.MarkFlagRequired("content")
 	}, func(c *cobra.Command, s *ticket.Store, id int64) (ticket.Ticket, error) {
 		ctx := c.Context()
 		return s.Escalate(ctx, id, ticket.Escalation{ProjectID: str(c, "project"), Content: str(c, "content"), Actor: *actor})
