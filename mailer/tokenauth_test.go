@@ -42,6 +42,9 @@ func (a *xoauth2) SMTPAuth(context.Context) (smtp.Auth, func(context.Context), e
 	}, nil
 }
 
+// postfixSender sends through the local Postfix. Its timeout allows for
+// Dovecot's pause before it answers a refused login (auth_failure_delay and
+// the auth penalty of 127.0.0.1: several seconds when other tests fail logins).
 func postfixSender(t *testing.T, auth Authenticator) *Sender {
 	t.Helper()
 	host, port, err := net.SplitHostPort(testenv.Lookup(t, "CONTIPLE_SMTP_ADDR"))
@@ -49,7 +52,7 @@ func postfixSender(t *testing.T, auth Authenticator) *Sender {
 		t.Fatal(err)
 	}
 	p, _ := strconv.Atoi(port)
-	s, err := NewSender(SMTPConfig{Host: host, Port: p, TLS: "none", Username: "support", Token: auth, Timeout: 10 * time.Second})
+	s, err := NewSender(SMTPConfig{Host: host, Port: p, TLS: "none", Username: "support", Token: auth, Timeout: 45 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/internal/config"
@@ -20,7 +21,9 @@ func (a *app) mailboxCmd() *cobra.Command {
 		Short: "Consent once to a mailbox's (or with --smtp the SMTP account's) delegated OAuth2 access and store the refresh token",
 		Long: "For an oauth2 block with grant refresh_token: Microsoft runs the device-code flow (open the URL\n" +
 			"shown, type the code); Google and generic providers open a browser on a loopback redirect\n" +
-			"(authorization code with PKCE). The refresh token goes to the block's refresh_token_file;\n" +
+			"(authorization code with PKCE). The refresh token goes to the block's refresh_token_file, or\n" +
+			"sealed into the database with refresh_token_store: database (then CONTIPLE_DATABASE_URL and\n" +
+			"CONTIPLE_MASK_KEY are needed);\n" +
 			"running workers use it at their next login.\n" +
 			"For app-only grants (client_credentials, jwt), which no person authorizes, it checks that the\n" +
 			"application's access works now and lets the workers try again at once.",
@@ -58,14 +61,27 @@ func (a *app) mailboxCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if err := (oauth.FileStore{Path: block.RefreshTokenFile}).Save(ctx, rt); err != nil {
+		where := block.RefreshTokenFile
+		var pool *pgxpool.Pool
+		if block.RefreshTokenStore == config.RefreshInDatabase {
+			if pool, err = a.openPool(ctx); err != nil {
+				return err
+			}
+			defer pool.Close()
+			where = "the database (sealed)"
+		}
+		store, err := refreshStore(login, block, pool)
+		if err != nil {
+			return err
+		}
+		if err := store.Save(ctx, rt); err != nil {
 			return err
 		}
 		forgotten := forgetSharedToken(ctx, login)
 		if a.json {
-			return printJSON(a.out, map[string]any{"login": login, "refresh_token_file": block.RefreshTokenFile, "cache_cleared": forgotten})
+			return printJSON(a.out, map[string]any{"login": login, "stored_in": where, "cache_cleared": forgotten})
 		}
-		fmt.Fprintf(a.out, "%s: authorized; refresh token stored in %s\n", login, block.RefreshTokenFile)
+		fmt.Fprintf(a.out, "%s: authorized; refresh token stored in %s\n", login, where)
 		return nil
 	}
 	cmd.AddCommand(authorize)
@@ -113,7 +129,7 @@ func (a *app) checkAppAccess(ctx context.Context, login string, block *config.OA
 	if err := oauth.ForgetShared(ctx, rdb, login); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	src, err := a.oauthSource(login, block, rdb)
+	src, err := a.oauthSource(login, block, rdb, nil)
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func (a *app) mailRetryCmd() *cobra.Command {
 					if cerr != nil {
 						return fmt.Errorf("%w: %w", err, cerr)
 					}
-					logins, closeLogins, cerr := a.cliOAuthLogins(cfg)
+					logins, closeLogins, cerr := a.cliOAuthLogins(cfg, pool)
 					if cerr != nil {
 						return cerr
 					}

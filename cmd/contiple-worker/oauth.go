@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/contiple/contiple-worker/internal/config"
@@ -20,22 +21,23 @@ type oauthLogins struct {
 }
 
 // newOAuthLogins builds a token source per oauth2 block, sharing tokens
-// through rdb, sealed with the mask key when one is set.
-func (a *app) newOAuthLogins(cfg *config.Config, rdb redis.UniversalClient) (oauthLogins, error) {
+// through rdb, sealed with the mask key when one is set; refresh tokens
+// kept in the database live in pool.
+func (a *app) newOAuthLogins(cfg *config.Config, rdb redis.UniversalClient, pool *pgxpool.Pool) (oauthLogins, error) {
 	l := oauthLogins{mailboxes: map[string]*oauth.Authenticator{}}
 	for _, s := range cfg.Services {
 		m := s.Mailbox
 		if m == nil || m.OAuth2 == nil {
 			continue
 		}
-		src, err := a.oauthSource(mailboxLogin(s.Key), m.OAuth2, rdb)
+		src, err := a.oauthSource(mailboxLogin(s.Key), m.OAuth2, rdb, pool)
 		if err != nil {
 			return l, err
 		}
 		l.mailboxes[s.Key] = &oauth.Authenticator{Source: src, User: m.Username, Host: m.Host, Port: m.Port}
 	}
 	if o := cfg.SMTP.OAuth2; o != nil {
-		src, err := a.oauthSource(smtpLogin, o, rdb)
+		src, err := a.oauthSource(smtpLogin, o, rdb, pool)
 		if err != nil {
 			return l, err
 		}
@@ -72,19 +74,17 @@ func oauthConfig(login string, o *config.OAuth2) (oauth.Config, error) {
 		ServiceAccountKey: []byte(key), Subject: o.Subject, Reauthorize: reauthorizeHint(login)}, nil
 }
 
-func (a *app) oauthSource(login string, o *config.OAuth2, rdb redis.UniversalClient) (*oauth.Source, error) {
+func (a *app) oauthSource(login string, o *config.OAuth2, rdb redis.UniversalClient, pool *pgxpool.Pool) (*oauth.Source, error) {
 	oc, err := oauthConfig(login, o)
 	if err != nil {
 		return nil, err
 	}
 	opt := oauth.SourceOptions{Redis: rdb, Log: a.log.With("component", "oauth2")}
-	if o.RefreshTokenFile != "" {
-		opt.Store = oauth.FileStore{Path: o.RefreshTokenFile}
+	if opt.Sealer, err = oauthSealer(oauth.SealCache); err != nil {
+		return nil, err
 	}
-	if key := strings.TrimSpace(os.Getenv("CONTIPLE_MASK_KEY")); key != "" {
-		if opt.Sealer, err = oauth.NewSealer([]byte(key)); err != nil {
-			return nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
-		}
+	if opt.Store, err = refreshStore(login, o, pool); err != nil {
+		return nil, err
 	}
 	return oauth.NewSource(oc, opt)
 }
@@ -92,7 +92,7 @@ func (a *app) oauthSource(login string, o *config.OAuth2, rdb redis.UniversalCli
 // cliOAuthLogins is newOAuthLogins for a one-shot command: it connects to
 // Redis (the shared token cache) only when some account logs in with OAuth2.
 // The returned func closes that connection.
-func (a *app) cliOAuthLogins(cfg *config.Config) (oauthLogins, func(), error) {
+func (a *app) cliOAuthLogins(cfg *config.Config, pool *pgxpool.Pool) (oauthLogins, func(), error) {
 	uses := cfg.SMTP.OAuth2 != nil
 	for _, s := range cfg.Services {
 		uses = uses || s.Mailbox != nil && s.Mailbox.OAuth2 != nil
@@ -112,10 +112,41 @@ func (a *app) cliOAuthLogins(cfg *config.Config) (oauthLogins, func(), error) {
 	if err != nil {
 		return oauthLogins{}, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
 	}
-	l, err := a.newOAuthLogins(cfg, rdb)
+	l, err := a.newOAuthLogins(cfg, rdb, pool)
 	if err != nil {
 		rdb.Close()
 		return oauthLogins{}, nil, err
 	}
 	return l, func() { rdb.Close() }, nil
+}
+
+// refreshStore is where the block keeps its refresh token (nil: none needed).
+func refreshStore(login string, o *config.OAuth2, pool *pgxpool.Pool) (oauth.RefreshStore, error) {
+	switch {
+	case o.Grant != oauth.GrantRefreshToken:
+		return nil, nil
+	case o.RefreshTokenStore == config.RefreshInDatabase:
+		sealer, err := oauthSealer(oauth.SealRefresh)
+		if err != nil {
+			return nil, err
+		}
+		if sealer == nil {
+			return nil, fmt.Errorf("%s: refresh_token_store: database needs CONTIPLE_MASK_KEY (the refresh token is sealed with it)", login)
+		}
+		return oauth.DBStore{Pool: pool, Login: login, Sealer: sealer}, nil
+	}
+	return oauth.FileStore{Path: o.RefreshTokenFile}, nil
+}
+
+// oauthSealer seals with a key derived from CONTIPLE_MASK_KEY; nil without one.
+func oauthSealer(purpose string) (*oauth.Sealer, error) {
+	key := strings.TrimSpace(os.Getenv("CONTIPLE_MASK_KEY"))
+	if key == "" {
+		return nil, nil
+	}
+	s, err := oauth.NewSealer([]byte(key), purpose)
+	if err != nil {
+		return nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
+	}
+	return s, nil
 }

@@ -182,7 +182,8 @@ func portOf(t *testing.T, env string) int {
 	return p
 }
 
-// The worker with an OAuth2 mailbox (delegated, rotating refresh token) and
+// The worker with an OAuth2 mailbox (delegated, rotating refresh token kept
+// sealed in the database) and
 // an OAuth2 SMTP account (client credentials) against Dovecot and Postfix:
 // mail becomes a ticket, the resolve mail reaches the customer, tokens are
 // refreshed as they expire; a revoked grant shows as the mailbox's error and
@@ -192,14 +193,19 @@ func TestServeWithOAuth2(t *testing.T) {
 	t.Setenv("CONTIPLE_DATABASE_URL", testenv.URLFor(t, pool))
 	t.Setenv("CONTIPLE_REDIS_URL", testenv.NewRedisDB(t))
 	t.Setenv("CT_TEST_SMTP_SECRET", "m-secret")
+	t.Setenv("CONTIPLE_MASK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	srv := oauthtest.New(t)
 	srv.SetTTL(3 * time.Second)
 	id := hexID()
 	support, sender, customer := "sup"+id+"@example.test", "out"+id+"@example.test", "cust"+id+"@example.test"
 	srv.AddClient("desk", "", support)
 	srv.AddClient("mailer", "m-secret", sender)
-	rtFile := filepath.Join(t.TempDir(), "support.token")
-	(oauth.FileStore{Path: rtFile}).Save(context.Background(), srv.GrantRefreshToken("desk", support))
+	// The refresh token lives in the database, sealed, as on a fleet of machines.
+	sealer, err := oauthSealer(oauth.SealRefresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	(oauth.DBStore{Pool: pool, Login: "mailbox:support", Sealer: sealer}).Save(context.Background(), srv.GrantRefreshToken("desk", support))
 	addr := freeAddr(t)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	os.WriteFile(path, []byte(fmt.Sprintf(`
@@ -221,8 +227,8 @@ services:
       username: %[5]s
       idle: false
       poll_interval: 1s
-      oauth2: {provider: generic, grant: refresh_token, token_url: "%[4]s/token", device_auth_url: "%[4]s/devicecode", client_id: desk, refresh_token_file: "%[7]s"}
-`, addr, smtpPort(t), sender, srv.URL, support, imapPort(t), rtFile)), 0o600)
+      oauth2: {provider: generic, grant: refresh_token, token_url: "%[4]s/token", device_auth_url: "%[4]s/devicecode", client_id: desk, refresh_token_store: database}
+`, addr, smtpPort(t), sender, srv.URL, support, imapPort(t))), 0o600)
 	if out, err := run(t, "config", "check", path); err != nil {
 		t.Fatalf("config check: %v\n%s", err, out)
 	}
@@ -322,7 +328,7 @@ services: [{key: support, name: Support, address: support@example.test}]
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	worker, err := a.newOAuthLogins(cfg, rdb)
+	worker, err := a.newOAuthLogins(cfg, rdb, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	defer rdb.Close()
-	logins, err := a.newOAuthLogins(cfg, rdb)
+	logins, err := a.newOAuthLogins(cfg, rdb, pool)
 	if err != nil {
 		return err
 	}

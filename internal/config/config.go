@@ -134,9 +134,16 @@ type OAuth2 struct {
 	DeviceAuthURL         string   `yaml:"device_auth_url"`
 	ServiceAccountKeyEnv  string   `yaml:"service_account_key_env"` // google jwt: the JSON key
 	ServiceAccountKeyFile string   `yaml:"service_account_key_file"`
-	Subject               string   `yaml:"subject"`            // google jwt: the mailbox to act as; default: username
-	RefreshTokenFile      string   `yaml:"refresh_token_file"` // refresh_token: where `mailbox authorize` keeps it
+	Subject               string   `yaml:"subject"`             // google jwt: the mailbox to act as; default: username
+	RefreshTokenStore     string   `yaml:"refresh_token_store"` // refresh_token: file (default) | database (sealed with CONTIPLE_MASK_KEY)
+	RefreshTokenFile      string   `yaml:"refresh_token_file"`  // refresh_token with store file: where `mailbox authorize` keeps it
 }
+
+// Where a refresh token is kept (OAuth2.RefreshTokenStore).
+const (
+	RefreshInFile     = "file"
+	RefreshInDatabase = "database"
+)
 
 type ServiceDooray struct {
 	ProjectID   string   `yaml:"project_id"`
@@ -242,8 +249,8 @@ func (c *Config) applyDefaults() {
 	if c.SMTP.RecipientPerHour == 0 {
 		c.SMTP.RecipientPerHour = 10
 	}
-	if o := c.SMTP.OAuth2; o != nil && o.Subject == "" {
-		o.Subject = c.SMTP.Username
+	if o := c.SMTP.OAuth2; o != nil {
+		o.applyDefaults(c.SMTP.Username)
 	}
 	if c.Dooray.SyncInterval == 0 {
 		c.Dooray.SyncInterval = Duration(30 * time.Second)
@@ -272,10 +279,19 @@ func (c *Config) applyDefaults() {
 			if m.PollInterval == 0 {
 				m.PollInterval = Duration(30 * time.Second)
 			}
-			if o := m.OAuth2; o != nil && o.Subject == "" {
-				o.Subject = m.Username
+			if o := m.OAuth2; o != nil {
+				o.applyDefaults(m.Username)
 			}
 		}
+	}
+}
+
+func (o *OAuth2) applyDefaults(username string) {
+	if o.Subject == "" {
+		o.Subject = username
+	}
+	if o.RefreshTokenStore == "" && o.Grant == "refresh_token" {
+		o.RefreshTokenStore = RefreshInFile
 	}
 }
 

@@ -60,10 +60,19 @@ func (v *validator) oauth2(p, username, passwordEnv, passwordFile string, o *OAu
 		if o.ClientID == "" {
 			v.add(q+".client_id", "is required for refresh_token")
 		}
-		if o.RefreshTokenFile == "" {
-			v.add(q+".refresh_token_file", "is required for refresh_token (`contiple-worker mailbox authorize` writes it)")
-		} else if !filepath.IsAbs(o.RefreshTokenFile) {
-			v.add(q+".refresh_token_file", "%q must be an absolute path", o.RefreshTokenFile)
+		switch o.RefreshTokenStore {
+		case RefreshInFile:
+			if o.RefreshTokenFile == "" {
+				v.add(q+".refresh_token_file", "is required for refresh_token (`contiple-worker mailbox authorize` writes it), or refresh_token_store: database")
+			} else if !filepath.IsAbs(o.RefreshTokenFile) {
+				v.add(q+".refresh_token_file", "%q must be an absolute path", o.RefreshTokenFile)
+			}
+		case RefreshInDatabase:
+			if o.RefreshTokenFile != "" {
+				v.add(q+".refresh_token_file", "is not used with refresh_token_store: database")
+			}
+		default:
+			v.add(q+".refresh_token_store", "%q is not file or database", o.RefreshTokenStore)
 		}
 		if o.Provider == oauth.ProviderGeneric && o.AuthURL == "" && o.DeviceAuthURL == "" {
 			v.add(q+".auth_url", "a generic provider needs auth_url or device_auth_url for `mailbox authorize`")
@@ -78,5 +87,8 @@ func (v *validator) oauth2(p, username, passwordEnv, passwordFile string, o *OAu
 	}
 	if o.Grant != oauth.GrantRefreshToken && o.RefreshTokenFile != "" {
 		v.add(q+".refresh_token_file", "is only used by the refresh_token grant")
+	}
+	if o.Grant != oauth.GrantRefreshToken && o.RefreshTokenStore != "" {
+		v.add(q+".refresh_token_store", "is only used by the refresh_token grant")
 	}
 }

@@ -20,6 +20,11 @@ func TestOAuth2Blocks(t *testing.T) {
 		{"microsoft delegated", `{provider: microsoft, grant: refresh_token, tenant_id: contoso.example, client_id: c, refresh_token_file: /var/lib/contiple/s.token}`, nil},
 		{"google service account", `{provider: google, grant: jwt, service_account_key_file: ` + key + `}`, nil},
 		{"google delegated", `{provider: google, grant: refresh_token, client_id: c, client_secret_env: SECRET, refresh_token_file: /var/lib/s.token}`, nil},
+		{"refresh token in the database", `{provider: microsoft, grant: refresh_token, tenant_id: t, client_id: c, refresh_token_store: database}`, nil},
+		{"database and file", `{provider: microsoft, grant: refresh_token, tenant_id: t, client_id: c, refresh_token_store: database, refresh_token_file: /x}`, []string{
+			"services[0].mailbox.oauth2.refresh_token_file"}},
+		{"unknown store", `{provider: microsoft, grant: refresh_token, tenant_id: t, client_id: c, refresh_token_store: vault}`, []string{
+			"services[0].mailbox.oauth2.refresh_token_store"}},
 		{"generic", `{provider: generic, grant: client_credentials, token_url: "https://idp.example/token", client_id: c, client_secret_file: ` + key + `}`, nil},
 		{"unknown provider", `{provider: yahoo, grant: refresh_token}`, []string{"services[0].mailbox.oauth2.provider"}},
 		{"grant not for provider", `{provider: google, grant: client_credentials, client_id: c}`, []string{"services[0].mailbox.oauth2.grant"}},

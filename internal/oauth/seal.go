@@ -9,17 +9,23 @@ import (
 	"errors"
 )
 
-// Sealer encrypts cached access tokens (AES-256-GCM), so that Redis never
-// holds one in clear.
+// Sealer encrypts tokens at rest (AES-256-GCM): access tokens cached in
+// Redis, refresh tokens kept in the database.
 type Sealer struct{ aead cipher.AEAD }
 
-// NewSealer derives the sealing key from secret (e.g. the mask key), bound to
-// this use by HKDF.
-func NewSealer(secret []byte) (*Sealer, error) {
+// Purposes of NewSealer: each gets its own key.
+const (
+	SealCache   = "contiple-worker oauth2 token cache"
+	SealRefresh = "contiple-worker oauth2 refresh tokens"
+)
+
+// NewSealer derives the sealing key from secret (the mask key), bound to
+// purpose (SealCache, SealRefresh) by HKDF.
+func NewSealer(secret []byte, purpose string) (*Sealer, error) {
 	if len(secret) < 16 {
 		return nil, errors.New("oauth: the sealing secret is shorter than 16 bytes")
 	}
-	key, err := hkdf.Key(sha256.New, secret, nil, "contiple-worker oauth2 token cache", 32)
+	key, err := hkdf.Key(sha256.New, secret, nil, purpose, 32)
 	if err != nil {
 		return nil, err
 	}

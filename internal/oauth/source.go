@@ -17,8 +17,8 @@ import (
 // Defaults of SourceOptions.
 const (
 	DefaultEarly       = 5 * time.Minute // refresh this long before expiry (at most a third of the lifetime)
-	DefaultLockTTL     = 30 * time.Second
-	DefaultBackoff     = time.Minute // first pause after a lost authorization
+	DefaultLockTTL     = time.Minute     // a refresh is cut off at 3/4 of it, so the lock outlives it
+	DefaultBackoff     = time.Minute     // first pause after a lost authorization
 	DefaultMaxBackoff  = time.Hour
 	lockPoll           = 50 * time.Millisecond
 	cacheKeyPrefix     = "contiple:oauth:"
@@ -198,7 +198,11 @@ func (s *Source) refreshLocked(ctx context.Context) (token string, locked bool, 
 	} else if now := s.now(); c != nil && now.Before(c.Expiry.Add(-s.early(c))) {
 		return c.Access, true, nil
 	}
-	token, err = s.fetch(ctx)
+	// Bounded well inside the lock's life: were the lock to expire mid-refresh,
+	// another process could refresh with the same (then rotated-away) token.
+	fctx, cancel := context.WithTimeout(ctx, s.opt.LockTTL*3/4)
+	defer cancel()
+	token, err = s.fetch(fctx)
 	return token, true, err
 }
 

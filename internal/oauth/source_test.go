@@ -76,7 +76,7 @@ func TestClientCredentialsShared(t *testing.T) {
 	t.Parallel()
 	srv, rdb, user := oauthtest.New(t), newRedis(t), freshUser()
 	srv.AddClient("app", "app-secret", user)
-	sealer, err := oauth.NewSealer([]byte("a mask key of enough length"))
+	sealer, err := oauth.NewSealer([]byte("a mask key of enough length"), oauth.SealCache)
 	if err != nil {
 		t.Fatal(err)
 	}
