@@ -66,8 +66,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		return errors.New("CONTIPLE_REDIS_URL is not set")
 	}
 	redisOpt, err := asynq.ParseRedisURI(redisURL)
-	if err != nil {
-		return fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	if err != nil { // asynq's error quotes the whole URL, password included
+		return errors.New("CONTIPLE_REDIS_URL: " + a.redact.Redact(err.Error()))
 	}
 	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
 	if !ok {
@@ -151,7 +151,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 	periodic := append(jobs.Schedule(intake, doorayEvery), jobs.RawRetentionSchedule(cfg.Mail.RawRetention.Std())...)
 	mux := asynq.NewServeMux()
-	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic))
+	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic),
+		jobs.Recover(log, a.redact.Redact))
 	poll.Register(mux)
 	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
