@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -235,7 +234,7 @@ func (a *app) mountRoutes(mux *http.ServeMux, cfg *config.Config, r routes) {
 
 	if password := a.endpointSecret("dashboard", "http.dashboard_password_env", cfg.HTTP.DashboardPasswordEnv); password != "" {
 		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: redisOpt})
-		mux.Handle("/monitoring/", basicAuth("admin", password, mon))
+		mux.Handle("/monitoring/", api.Dashboard("admin", password, mon))
 		a.log.Info("dashboard at /monitoring/", "user", "admin")
 	}
 	if token := a.endpointSecret("integration API", "http.api_token_env", cfg.HTTP.APITokenEnv); token != "" {
@@ -261,19 +260,6 @@ func (a *app) endpointSecret(endpoint, key, env string) string {
 		a.log.Warn(endpoint+" disabled: no credential", "err", err)
 	}
 	return token
-}
-
-// basicAuth guards the dashboard, which can retry and delete work.
-func basicAuth(user, password string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="contiple-worker dashboard", charset="UTF-8"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // serviceDefs turns the configured services into what the store keeps.
