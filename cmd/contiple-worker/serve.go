@@ -140,7 +140,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
 			log.Warn("task failed", "task_type", t.Type(), "task_id", id, "retried", retried,
-				"final", errors.Is(err, asynq.SkipRetry), "err", err)
+				"final", errors.Is(err, asynq.SkipRetry) || errors.Is(err, asynq.RevokeTask), "err", err)
 		}),
 	})
 	poll := &jobs.MailPoll{Store: store, Log: log.With("component", "mail:poll"), Mailboxes: intake, MaxBytes: cfg.Mail.MaxMessageBytes}
