@@ -97,6 +97,13 @@ func TestMaskLeavesNoCopyInTheDatabase(t *testing.T) {
 	if where := leaks(pgDump(t, url), phone); len(where) > 0 {
 		t.Fatalf("after masking, the dump still holds %s: %v", phone, where)
 	}
+	// The same mail delivered once more after the mask stays sealed too.
+	if dup := in.deliver(raw); dup.Outcome != ticket.IngestDuplicate {
+		t.Fatalf("third delivery: %+v", dup)
+	}
+	if where := leaks(pgDump(t, url), phone); len(where) > 0 {
+		t.Fatalf("a copy delivered after the mask is in clear: %v", where)
+	}
 
 	// Every read path gives the masked text.
 	for _, m := range in.messages(id) {
@@ -154,8 +161,8 @@ func TestMaskLeavesNoCopyInTheDatabase(t *testing.T) {
 		}
 		n++
 	}
-	if n != 2 {
-		t.Errorf("%d raw mails, want 2", n)
+	if n != 3 {
+		t.Errorf("%d raw mails, want 3", n)
 	}
 	var sum string
 	var data []byte

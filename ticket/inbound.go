@@ -320,6 +320,9 @@ func (s *Store) Ingest(ctx context.Context, id int64, m *channels.Message, h Hin
 		_, err = tx.Exec(ctx, `UPDATE inbound_mails SET state = $2, error = $3, ticket_id = coalesce($4, ticket_id),
 			message_id = $5, fingerprint = $6, processed_at = $7 WHERE id = $1`,
 			id, state, res.Reason, ticketID, m.ExternalID, in.fingerprint(), in.now)
+		if err == nil && state == InboundDuplicate {
+			err = s.sealDuplicate(ctx, tx, id)
+		}
 		return err
 	})
 	return res, err

@@ -31,33 +31,10 @@ const copiesOf = `SELECT i.id FROM ticket_messages m
 // left in clear but its masked text. Without a key they are dropped. Copies
 // sealed by an earlier mask stay as they are.
 func (s *Store) sealCopies(ctx context.Context, tx pgx.Tx, messageID int64) error {
-	rows, err := tx.Query(ctx, `SELECT id, raw FROM inbound_mails WHERE id IN (`+copiesOf+`) AND raw_state = 'kept' FOR UPDATE`, messageID)
-	if err != nil {
+	if err := s.sealRaw(ctx, tx, `id IN (`+copiesOf+`)`, messageID); err != nil {
 		return err
 	}
-	type blob struct {
-		id   int64
-		data []byte
-	}
-	raws, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (blob, error) {
-		var b blob
-		return b, r.Scan(&b.id, &b.data)
-	})
-	if err != nil {
-		return err
-	}
-	for _, b := range raws {
-		state, sealed := RawMasked, []byte(nil)
-		if s.sealer != nil {
-			state, sealed = RawSealed, s.sealer.Seal(b.data, rawAD(b.id))
-		}
-		if _, err := tx.Exec(ctx, `UPDATE inbound_mails SET raw = '', raw_sealed = $2, raw_state = $3 WHERE id = $1`,
-			b.id, sealed, state); err != nil {
-			return err
-		}
-	}
-
-	rows, err = tx.Query(ctx, `SELECT ma.id, ma.sha256, a.data FROM message_attachments ma JOIN attachments a ON a.sha256 = ma.sha256
+	rows, err := tx.Query(ctx, `SELECT ma.id, ma.sha256, a.data FROM message_attachments ma JOIN attachments a ON a.sha256 = ma.sha256
 		WHERE ma.message_id = $1 FOR UPDATE OF ma`, messageID)
 	if err != nil {
 		return err
@@ -90,6 +67,46 @@ func (s *Store) sealCopies(ctx context.Context, tx pgx.Tx, messageID int64) erro
 	_, err = tx.Exec(ctx, `DELETE FROM attachments a WHERE a.sha256 = ANY($1)
 		AND NOT EXISTS (SELECT 1 FROM message_attachments ma WHERE ma.sha256 = a.sha256)`, sums)
 	return err
+}
+
+// sealRaw seals (or, without a key, drops) the raw mail of the inbound rows
+// matching where (with its one argument) that still hold theirs in clear.
+func (s *Store) sealRaw(ctx context.Context, tx pgx.Tx, where string, arg any) error {
+	rows, err := tx.Query(ctx, `SELECT id, raw FROM inbound_mails WHERE `+where+` AND raw_state = 'kept' FOR UPDATE`, arg)
+	if err != nil {
+		return err
+	}
+	type blob struct {
+		id   int64
+		data []byte
+	}
+	raws, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (blob, error) {
+		var b blob
+		return b, r.Scan(&b.id, &b.data)
+	})
+	if err != nil {
+		return err
+	}
+	for _, b := range raws {
+		state, sealed := RawMasked, []byte(nil)
+		if s.sealer != nil {
+			state, sealed = RawSealed, s.sealer.Seal(b.data, rawAD(b.id))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE inbound_mails SET raw = '', raw_sealed = $2, raw_state = $3 WHERE id = $1`,
+			b.id, sealed, state); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealDuplicate seals the raw mail of inbound mail id, just recognised as a
+// duplicate, when the mail it repeats was sealed by a mask: a copy delivered
+// after the mask must not bring the text back in clear.
+func (s *Store) sealDuplicate(ctx context.Context, tx pgx.Tx, id int64) error {
+	return s.sealRaw(ctx, tx, `id = $1 AND EXISTS (SELECT 1 FROM inbound_mails d JOIN inbound_mails o ON o.id <> d.id
+		AND o.raw_state IN ('sealed', 'masked') AND (o.content_hash = d.content_hash OR d.message_id <> '' AND o.message_id = d.message_id)
+		WHERE d.id = $1)`, id)
 }
 
 // unsealCopies restores what sealCopies sealed, once a message has no masked

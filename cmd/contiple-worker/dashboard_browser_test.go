@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -149,6 +150,93 @@ services:
 	b.step("see it among the completed tasks", chromedp.Click(chip("Completed")), chromedp.Reload(),
 		chromedp.WaitVisible(row), chromedp.WaitVisible(chip("Completed 1")))
 	b.screenshot("completed")
+}
+
+// TestDashboardRefusesAnotherSite: the operator is logged in to the
+// dashboard (the browser holds its credentials) and opens a page of another
+// origin on loopback, which auto-submits a form that would archive every
+// pending mail. Nothing may change. (The dashboard's own buttons still work:
+// TestDashboardInChromium presses Run.)
+func TestDashboardRefusesAnotherSite(t *testing.T) {
+	chromium := chromiumPath(t)
+	pool := testenv.NewDatabase(t)
+	t.Setenv("CONTIPLE_DATABASE_URL", testenv.URLFor(t, pool))
+	redisURL := testenv.NewRedisDB(t)
+	t.Setenv("CONTIPLE_REDIS_URL", redisURL)
+	const password = "dash-s3cret"
+	t.Setenv("CT_TEST_DASHBOARD", password)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(`
+http: {addr: "%s", dashboard_password_env: CT_TEST_DASHBOARD}
+smtp: {host: 127.0.0.1, port: 2525}
+services:
+  - {key: support, name: Support, address: support@example.test, locale: en}
+`, addr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startServe(t, cfg, base)
+	redisOpt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(redisOpt)
+	t.Cleanup(func() { insp.Close() })
+	// Two resolve mails wait in a paused queue: pending work to attack.
+	if err := insp.PauseQueue(jobs.QueueMailOut); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		id := strconv.Itoa(i + 1)
+		for _, args := range [][]string{
+			{"ticket", "create", "--service", "support", "--subject", "Refund " + id, "--customer-email", "c" + id + "@customer.example"},
+			{"ticket", "assign", id, "--operator", "kim"},
+			{"ticket", "resolve", id, "--note", "Refunded."},
+		} {
+			if out, err := run(t, args...); err != nil {
+				t.Fatalf("%v: %v %s", args, err, out)
+			}
+		}
+	}
+	counts := func() (pending, archived int) {
+		info, err := insp.GetQueueInfo(jobs.QueueMailOut)
+		if err != nil {
+			return -1, -1
+		}
+		return info.Pending, info.Archived
+	}
+	testenv.WaitFor(t, time.Minute, "two pending mail:send tasks", func() bool { p, _ := counts(); return p == 2 })
+
+	b := newDashboardBrowser(t, chromium, base, "admin", password)
+	b.step("log in to /monitoring/", chromedp.Navigate(base+"/monitoring/"), chromedp.WaitVisible(queueLink(jobs.QueueMailOut)))
+
+	target := base + "/monitoring/api/queues/" + jobs.QueueMailOut + "/pending_tasks:archive_all"
+	evil := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>Win a prize</title>
+<form id="f" method="POST" action="%s"><input type="hidden" name="x" value="1"></form>
+<script>document.getElementById("f").submit()</script>`, target)
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0") // another origin: same host, another port
+	if err != nil {
+		t.Fatal(err)
+	}
+	go evil.Serve(l)
+	t.Cleanup(func() { evil.Close() })
+	b.step("open the other site's page", chromedp.Navigate("http://"+l.Addr().String()+"/"))
+	testenv.WaitFor(t, time.Minute, "the forged form to be submitted", func() bool { return b.location() == target })
+	b.screenshot("forged-request")
+	if p, a := counts(); p != 2 || a != 0 {
+		t.Errorf("after the forged request: %d pending, %d archived; want 2 pending, none archived", p, a)
+	}
+	if text := b.text(chromedp.Search("//body")); !strings.Contains(strings.ToLower(text), "cross-origin") {
+		t.Errorf("the forged request was answered with %q; want the cross-origin refusal", text)
+	}
 }
 
 // startServe runs the worker in-process until the test ends.

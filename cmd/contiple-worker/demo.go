@@ -500,12 +500,13 @@ func (w *storyWorld) skipOldMail(ctx context.Context) error {
 	return ticket.NewStore(w.Pool, nil).SkipMailboxTo(ctx, "support", v, next-1)
 }
 
-// waitHealthy waits for /healthz, or for serve to fail first.
+// waitHealthy waits for /readyz (the worker has started; /healthz answers
+// while it still waits for PostgreSQL and Redis), or for serve to fail first.
 func (w *storyWorld) waitHealthy(ctx context.Context) error {
 	deadline := time.Now().Add(60 * time.Second)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
-		resp, err := client.Get("http://" + w.Env.HTTPAddr + "/healthz")
+		resp, err := client.Get("http://" + w.Env.HTTPAddr + "/readyz")
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -525,7 +526,7 @@ func (w *storyWorld) waitHealthy(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the worker did not answer on http://%s/healthz within a minute", w.Env.HTTPAddr)
+			return fmt.Errorf("the worker was not ready on http://%s/readyz within a minute", w.Env.HTTPAddr)
 		}
 	}
 }

@@ -27,6 +27,7 @@ type app struct {
 	json       bool
 	out        io.Writer
 	log        *slog.Logger
+	redact     *config.Redactor // strips secrets from the log and the error line; nil in tests
 }
 
 func main() {
@@ -35,17 +36,29 @@ func main() {
 		<-ctx.Done()
 		stop() // the first signal stops gracefully; a second one ends the process at once
 	}()
-	err := newRoot(os.Stdout).ExecuteContext(ctx)
+	a, root := newCLI(os.Stdout)
+	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		// One clear line; details of a multi-problem config come on the following lines.
-		fmt.Fprintln(os.Stderr, "contiple-worker: "+err.Error())
+		fmt.Fprintln(os.Stderr, "contiple-worker: "+a.redact.Redact(err.Error()))
 		os.Exit(1)
 	}
 }
 
 func newRoot(out io.Writer) *cobra.Command {
-	a := &app{out: out, log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))}
+	_, root := newCLI(out)
+	return root
+}
+
+// newCLI is the command tree and the app behind it. Secrets never reach the
+// log: every line passes the redactor, which knows the environment's secrets
+// from the start and the configuration's once it is loaded.
+func newCLI(out io.Writer) (*app, *cobra.Command) {
+	redact := &config.Redactor{}
+	redact.AddEnvironment()
+	a := &app{out: out, redact: redact,
+		log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(), ReplaceAttr: redact.ReplaceAttr}))}
 	root := &cobra.Command{
 		Use:           "contiple-worker",
 		Short:         "Helpdesk integration worker: mail in, mail out, Dooray! sync",
@@ -57,7 +70,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON instead of text")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w (see --help)", err) })
 	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd(), a.mailCmd(), a.mailboxCmd(), a.outboxCmd(), a.doorayCmd(), a.demoCmd())
-	return root
+	return a, root
 }
 
 func logLevel() slog.Level {
@@ -73,6 +86,7 @@ func (a *app) loadConfig() (*config.Config, error) {
 		return nil, errors.New("no configuration: give --config FILE or set CONTIPLE_CONFIG")
 	}
 	c, err := config.Load(a.configPath)
+	a.redact.AddConfig(c)
 	var ps config.Problems
 	if errors.As(err, &ps) {
 		return nil, fmt.Errorf("%s has %d problem(s):\n%v", a.configPath, len(ps), err)

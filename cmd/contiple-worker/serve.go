@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,7 +136,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 			id, _ := asynq.GetTaskID(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)
 			log.Warn("task failed", "task_type", t.Type(), "task_id", id, "retried", retried,
-				"final", errors.Is(err, asynq.SkipRetry), "err", err)
+				"final", errors.Is(err, asynq.SkipRetry) || errors.Is(err, asynq.RevokeTask), "err", err)
 		}),
 	})
 	poll := &jobs.MailPoll{Store: store, Log: log.With("component", "mail:poll"), Mailboxes: intake, MaxBytes: cfg.Mail.MaxMessageBytes}
@@ -147,7 +146,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 	periodic := append(jobs.Schedule(intake, doorayEvery), jobs.RawRetentionSchedule(cfg.Mail.RawRetention.Std())...)
 	mux := asynq.NewServeMux()
-	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic))
+	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic),
+		jobs.Recover(log, a.redact.Redact))
 	poll.Register(mux)
 	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg), TrackerDomains: cfg.Dooray.MailDomains,
@@ -230,7 +230,7 @@ func (a *app) mountRoutes(mux *http.ServeMux, cfg *config.Config, r routes) {
 
 	if password := a.endpointSecret("dashboard", "http.dashboard_password_env", cfg.HTTP.DashboardPasswordEnv); password != "" {
 		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: redisOpt})
-		mux.Handle("/monitoring/", basicAuth("admin", password, mon))
+		mux.Handle("/monitoring/", api.Dashboard("admin", password, mon))
 		a.log.Info("dashboard at /monitoring/", "user", "admin")
 	}
 	if tokens := a.apiTokens(cfg.HTTP); len(tokens) > 0 {
@@ -256,19 +256,6 @@ func (a *app) endpointSecret(endpoint, key, env string) string {
 		a.log.Warn(endpoint+" disabled: no credential", "err", err)
 	}
 	return token
-}
-
-// basicAuth guards the dashboard, which can retry and delete work.
-func basicAuth(user, password string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="contiple-worker dashboard", charset="UTF-8"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // serviceDefs turns the configured services into what the store keeps.
