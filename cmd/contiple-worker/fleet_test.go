@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/contiple/contiple-worker/dooray/dooraytest"
 	"github.com/contiple/contiple-worker/internal/redisconn"
@@ -38,17 +40,29 @@ type fleetWorker struct {
 // again later. Every mail must become exactly one ticket, every resolve mail
 // go out once (a copy is allowed only in the documented window, with the same
 // Message-ID and a second attempt recorded), and every escalation make exactly
-// one Dooray! task.
+// one Dooray! task. The third run adds faults: three kills, a PostgreSQL
+// restart and a Redis restart that loses every task.
 func TestTwoWorkersOneKilledDoEverythingOnce(t *testing.T) {
 	bin := buildWorker(t)
-	t.Run("redis", func(t *testing.T) { testFleet(t, bin, testenv.NewRedisDB(t), 400) })
-	t.Run("redis cluster", func(t *testing.T) { testFleet(t, bin, testenv.NewRedisCluster(t), 200) })
+	t.Run("redis", func(t *testing.T) { testFleet(t, bin, testenv.NewRedisDB(t), 400, false) })
+	t.Run("redis cluster", func(t *testing.T) { testFleet(t, bin, testenv.NewRedisCluster(t), 200, false) })
+	t.Run("faults", func(t *testing.T) { testFleet(t, bin, testenv.NewRedisDB(t), 300, true) })
 }
 
-func testFleet(t *testing.T, bin, redisURL string, mails int) {
+// testFleet runs the fleet on redisURL. With faults, the workers reach
+// PostgreSQL and Redis through proxies, and midway, besides the kills,
+// PostgreSQL restarts and Redis restarts without persistence (its data gone).
+func testFleet(t *testing.T, bin, redisURL string, mails int, faults bool) {
 	ctx := context.Background()
 	pool := testenv.NewDatabase(t)
 	store := ticket.NewStore(pool, nil)
+	dbURL := testenv.URLFor(t, pool)
+	workerDB, workerRedis := dbURL, redisURL
+	var pgProxy, redisProxy *flakyProxy
+	if faults {
+		pgProxy, workerDB = proxied(t, dbURL)
+		redisProxy, workerRedis = proxied(t, redisURL)
+	}
 	u := testenv.NewIMAPUser(t)
 	for i := range mails {
 		u.Append("INBOX", fmt.Sprintf("From: c%d@example.jp\r\nTo: support@example.test\r\nSubject: fleet %d\r\n"+
@@ -79,7 +93,7 @@ services:
 			t.Fatal(err)
 		}
 	}
-	env := append(os.Environ(), "CONTIPLE_DATABASE_URL="+testenv.URLFor(t, pool), "CONTIPLE_REDIS_URL="+redisURL,
+	env := append(os.Environ(), "CONTIPLE_DATABASE_URL="+workerDB, "CONTIPLE_REDIS_URL="+workerRedis,
 		"CONTIPLE_LOG_LEVEL=warn", "FLEET_DOORAY_TOKEN="+fake.Token(), "FLEET_WEBHOOK_TOKEN=fleet-hook")
 	start := func(w *fleetWorker) {
 		t.Helper()
@@ -143,21 +157,38 @@ services:
 	testenv.WaitFor(t, 2*time.Minute, "work under way in every part", func() bool {
 		return count("SELECT count(*) FROM tickets") >= mails/4 && len(mx.Messages()) >= mails/20 && len(fake.Posts(project)) >= mails/40
 	})
-	a := workers[0]
-	a.cmd.Process.Kill()
-	a.cmd.Wait()
-	t.Logf("worker a killed: %d stored, %d tickets, %d mails sent, %d tasks",
-		count("SELECT count(*) FROM inbound_mails"), count("SELECT count(*) FROM tickets"),
-		len(mx.Messages()), len(fake.Posts(project)))
-	time.Sleep(2 * time.Second)
-	start(a)
+	progress := func(what string) {
+		t.Logf("%s: %d stored, %d tickets, %d mails sent, %d tasks", what,
+			count("SELECT count(*) FROM inbound_mails"), count("SELECT count(*) FROM tickets"),
+			len(mx.Messages()), len(fake.Posts(project)))
+	}
+	kill := func(w *fleetWorker) {
+		w.cmd.Process.Kill()
+		w.cmd.Wait()
+		progress("worker " + w.name + " killed")
+		time.Sleep(time.Second)
+		start(w)
+	}
+	kill(workers[0])
+	if faults {
+		pgProxy.restart(2 * time.Second)
+		progress("PostgreSQL restarted")
+		kill(workers[1])
+		flushRedis(t, redisURL)
+		redisProxy.restart(time.Second)
+		progress("Redis restarted empty")
+		time.Sleep(time.Second)
+		kill(workers[0])
+	}
 
 	finished := func() bool {
 		return count("SELECT count(*) FROM tickets WHERE status = 'resolved'") == mails &&
 			count("SELECT count(*) FROM outbound_mails WHERE state <> 'sent'") == 0 &&
 			count("SELECT count(*) FROM inbound_mails WHERE acked_at IS NOT NULL") == mails
 	}
-	deadline := time.Now().Add(4 * time.Minute)
+	// After Redis lost its data, the outbox brings the lost tasks back once
+	// they are two minutes old.
+	deadline := time.Now().Add(6 * time.Minute)
 	for !finished() {
 		if time.Now().After(deadline) {
 			close(done)
@@ -176,7 +207,7 @@ services:
 				t.Log(s)
 			}
 			r.Close()
-			t.Fatalf("not done after 4 minutes (drive: %v): %d tickets resolved, %d mails unsent, %d acknowledged\n%s", driveErr,
+			t.Fatalf("not done after 6 minutes (drive: %v): %d tickets resolved, %d mails unsent, %d acknowledged\n%s", driveErr,
 				count("SELECT count(*) FROM tickets WHERE status = 'resolved'"),
 				count("SELECT count(*) FROM outbound_mails WHERE state <> 'sent'"),
 				count("SELECT count(*) FROM inbound_mails WHERE acked_at IS NOT NULL"), logs())
@@ -346,4 +377,33 @@ func linkedPost(ctx context.Context, pool *pgxpool.Pool, ticketID int64) (string
 		return "", fmt.Errorf("ticket %d: its task: %w", ticketID, err)
 	}
 	return post, nil
+}
+
+// proxied puts a flakyProxy (open) in front of the service of rawURL and
+// returns it with the URL that goes through it.
+func proxied(t *testing.T, rawURL string) (*flakyProxy, string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newFlakyProxy(t, u.Host)
+	p.open()
+	u.Host = p.addr
+	return p, u.String()
+}
+
+// flushRedis empties the Redis database of rawURL, as a restart without
+// persistence does.
+func flushRedis(t *testing.T, rawURL string) {
+	t.Helper()
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	if err := c.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
 }

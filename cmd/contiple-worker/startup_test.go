@@ -121,6 +121,9 @@ type flakyProxy struct {
 	target  string
 	forward atomic.Bool
 	refused atomic.Int64
+
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
 func newFlakyProxy(t *testing.T, target string) *flakyProxy {
@@ -131,15 +134,9 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 	}
 	p := &flakyProxy{addr: l.Addr().String(), target: target}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
 	t.Cleanup(func() {
 		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
+		p.cut()
 		wg.Wait()
 	})
 	wg.Go(func() {
@@ -161,9 +158,9 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 				c.Close()
 				continue
 			}
-			mu.Lock()
-			conns = append(conns, c, up)
-			mu.Unlock()
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
 			wg.Go(func() { io.Copy(up, c); up.Close() })
 			wg.Go(func() { io.Copy(c, up); c.Close() })
 		}
@@ -172,3 +169,21 @@ func newFlakyProxy(t *testing.T, target string) *flakyProxy {
 }
 
 func (p *flakyProxy) open() { p.forward.Store(true) }
+
+// cut closes every connection it carries, as a server's restart does.
+func (p *flakyProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// restart is the server going down for d: connections cut, new ones refused.
+func (p *flakyProxy) restart(d time.Duration) {
+	p.forward.Store(false)
+	p.cut()
+	time.Sleep(d)
+	p.forward.Store(true)
+}
