@@ -30,6 +30,8 @@ var allowedImports = map[string][]string{
 	"internal/testenv":    {"migrations"},
 	"internal/benchtable": {},
 	"internal/smtptest":   {},
+	// The demo is a feature (DESIGN.md): cmd gives it the worker to run.
+	"internal/demo": {"ticket", "channels/email", "dooray", "dooray/dooraytest", "internal/config", "migrations"},
 }
 
 // Tests may also use the test helpers.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,10 +68,7 @@ func (a *app) doorayCmd() *cobra.Command {
 		}
 		var done []registered
 		for _, p := range targets {
-			reg := dooray.HookRegistration{URL: hookURL, Type: dooray.HookTypeTask, SendEvents: *events,
-				Option: &dooray.HookOptions{}}
-			reg.Option.Body.Include = true
-			id, err := client.RegisterHook(c.Context(), dooray.ID(p), reg)
+			id, err := registerHook(c.Context(), client, p, hookURL, *events)
 			if err != nil {
 				return fmt.Errorf("project %s: %w", p, err)
 			}
@@ -87,6 +85,13 @@ func (a *app) doorayCmd() *cobra.Command {
 	hook.AddCommand(register)
 	cmd.AddCommand(hook)
 	return cmd
+}
+
+// registerHook registers hookURL as a task hook of project, with bodies.
+func registerHook(ctx context.Context, client *dooray.Client, project, hookURL string, events []string) (dooray.ID, error) {
+	reg := dooray.HookRegistration{URL: hookURL, Type: dooray.HookTypeTask, SendEvents: events, Option: &dooray.HookOptions{}}
+	reg.Option.Body.Include = true
+	return client.RegisterHook(ctx, dooray.ID(project), reg)
 }
 
 // newDoorayClient builds the API client from the configuration; limiter may be
