@@ -252,7 +252,14 @@ func (d *Dooray) handleEscalate(ctx context.Context, t *asynq.Task) error {
 // up for good (a wrong project, retries exhausted), the link stops waiting, so
 // the ticket can be escalated again.
 func (d *Dooray) Escalate(ctx context.Context, linkID int64) error {
-	err := d.escalate(ctx, linkID)
+	// One run at a time per link, across the find and the create (a lease):
+	// two live runs would both find nothing and both create.
+	lk, err := d.store.LeaseDoorayEscalation(ctx, linkID)
+	if err != nil {
+		return fmt.Errorf("dooray escalate: %w", err) // busy elsewhere or no database: try later
+	}
+	defer lk.Release()
+	err = d.escalate(ctx, linkID)
 	retried, okR := asynq.GetRetryCount(ctx)
 	maxRetry, okM := asynq.GetMaxRetry(ctx)
 	if err != nil && (errors.Is(err, asynq.SkipRetry) || okR && okM && retried >= maxRetry) {
@@ -331,27 +338,69 @@ func (d *Dooray) escalate(ctx context.Context, linkID int64) error {
 	}
 }
 
+// recordTask links the task to the escalation. A task another escalation
+// links already (a unique constraint says so) is a permanent failure, recorded
+// on the ticket: retrying cannot make it this escalation's.
 func (d *Dooray) recordTask(ctx context.Context, e ticket.DoorayEscalation, p dooray.Post) error {
 	_, err := d.store.DoorayTaskCreated(ctx, e.LinkID,
 		ticket.DoorayTask{PostID: string(p.ID), Number: p.Number, TaskNumber: p.TaskNumber}, d.cfg.Actor)
-	return err
+	if err != nil {
+		return d.fail(ctx, e.TicketID, "dooray escalate: record task "+string(p.ID), err,
+			map[string]any{"dooray_link_id": e.LinkID, "post_id": string(p.ID)})
+	}
+	return nil
+}
+
+// taskSubject is the subject of an escalation's task: the ticket's marker,
+// then its subject. ownTask recognises it.
+func taskSubject(ticketID int64, subject string) string {
+	return ticket.Marker(ticketID) + " " + subject
+}
+
+// ownTask reports whether p is the task this worker made for ticketID: made by
+// our bot member, with the ticket's exact marker where taskSubject puts it. A
+// customer subject that merely carries a marker ("[CT-9] Re: [CT-7] …") names
+// ticket 9's task, never ticket 7's.
+func ownTask(p dooray.Post, ticketID int64, bot dooray.ID) bool {
+	if p.Users.From == nil || p.Users.From.MemberID() != bot || bot == "" {
+		return false
+	}
+	marker := ticket.Marker(ticketID)
+	return p.Subject == marker || strings.HasPrefix(p.Subject, marker+" ")
 }
 
 // findTask looks for the escalation's task by the marker in its subject, among
-// tasks the bot made that no earlier escalation of the ticket owns.
+// tasks our bot made that no other escalation links.
 func (d *Dooray) findTask(ctx context.Context, e ticket.DoorayEscalation) (*dooray.Post, error) {
 	marker := ticket.Marker(e.TicketID)
-	f := dooray.PostFilter{Subjects: strings.Trim(marker, "[]"), Order: dooray.OrderCreatedDesc, Size: dooray.MaxPageSize}
-	if bot, err := d.botID(ctx); err == nil {
-		f.FromMemberIDs = []dooray.ID{bot}
+	bot, err := d.botID(ctx)
+	if err != nil {
+		return nil, err
 	}
+	f := dooray.PostFilter{Subjects: strings.Trim(marker, "[]"), Order: dooray.OrderCreatedDesc, Size: dooray.MaxPageSize,
+		FromMemberIDs: []dooray.ID{bot}}
 	match := func(f dooray.PostFilter) (*dooray.Post, error) {
 		page, err := d.api.ListPosts(ctx, dooray.ID(e.ProjectID), f)
 		if err != nil {
 			return nil, err
 		}
+		var candidates []dooray.Post
+		var ids []string
 		for _, p := range page.Items {
-			if strings.Contains(p.Subject, marker) && !contains(e.OtherPostIDs, string(p.ID)) {
+			if ownTask(p, e.TicketID, bot) && !contains(e.OtherPostIDs, string(p.ID)) {
+				candidates = append(candidates, p)
+				ids = append(ids, string(p.ID))
+			}
+		}
+		if len(candidates) == 0 {
+			return nil, nil
+		}
+		linked, err := d.store.DoorayLinksByPost(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range candidates {
+			if l, ok := linked[string(p.ID)]; !ok || l.ID == e.LinkID {
 				return &p, nil
 			}
 		}
@@ -381,7 +430,7 @@ func contains(list []string, s string) bool {
 // the ticket's priority, the service's assignees.
 func (d *Dooray) newPost(e ticket.DoorayEscalation) dooray.NewPost {
 	p := dooray.NewPost{
-		Subject:  ticket.Marker(e.TicketID) + " " + e.Subject,
+		Subject:  taskSubject(e.TicketID, e.Subject),
 		Body:     &dooray.Body{MimeType: dooray.Markdown, Content: e.Content},
 		Priority: DoorayPriority(e.Priority),
 	}
@@ -423,6 +472,11 @@ var ErrDoorayCommentRefused = errors.New("comments go to Dooray! only while the 
 // an unknown outcome (or when the job is a retry) it looks for the comment
 // before posting again.
 func (d *Dooray) Comment(ctx context.Context, messageID int64) error {
+	lk, err := d.store.LeaseDoorayComment(ctx, messageID)
+	if err != nil {
+		return fmt.Errorf("dooray comment: %w", err) // busy elsewhere or no database: try later
+	}
+	defer lk.Release()
 	o, err := d.store.DoorayOutgoing(ctx, messageID)
 	if err != nil {
 		return d.fail(ctx, 0, "dooray comment", err, nil)

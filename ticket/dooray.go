@@ -2,6 +2,8 @@ package ticket
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,6 +186,11 @@ func (s *Store) DoorayTaskCreated(ctx context.Context, linkID int64, task Dooray
 		}
 		if _, err := tx.Exec(ctx, `UPDATE dooray_links SET post_id = $2, workflow_class = $3, updated_at = $4 WHERE id = $1`,
 			linkID, task.PostID, DoorayRegistered, doorayEpoch); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation: the task is another link's
+				return inputf("Dooray! task %s is linked to another escalation already (%s): it is not the task of link %d",
+					task.PostID, pe.ConstraintName, linkID)
+			}
 			return err
 		}
 		data := map[string]any{"dooray_link_id": linkID, "project_id": projectID, "post_id": task.PostID}
@@ -594,7 +601,73 @@ func (s *Store) DooraySyncCursor(ctx context.Context, projectID string) (cursor 
 // SetDooraySyncCursor moves the poll cursor of project forward, never back.
 func (s *Store) SetDooraySyncCursor(ctx context.Context, projectID string, cursor time.Time) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO dooray_sync_cursors (project_id, cursor, updated_at) VALUES ($1, $2, now())
-		ON CONFLICT (project_id) DO UPDATE SET cursor = greatest(dooray_sync_cursors.cursor, $2), updated_at = now()`,
+		ON CONFLICT (organization, project_id) DO UPDATE SET cursor = greatest(dooray_sync_cursors.cursor, $2), updated_at = now()`,
 		projectID, cursor)
 	return err
+}
+
+// ErrDoorayBusy is returned when another run holds the lease of the same
+// escalation or comment: that run finds or creates the task (comment); this
+// one tries again later and finds it done.
+var ErrDoorayBusy = errors.New("another run is creating it right now")
+
+// doorayLeaseTTL bounds a lease whose context has no deadline. A run that
+// dies keeps its work leased until then.
+const doorayLeaseTTL = 15 * time.Minute
+
+// DoorayLease is the right to find-and-create one escalation's task or one
+// comment: two live runs of the same work (asynq still running a task Redis
+// lost while the relay queues it again) would otherwise both find nothing and
+// both create. It is a row in dooray_leases, held until Release or until the
+// run's deadline (asynq's task timeout) has passed, so that a dead worker's
+// lease runs out; unlike an advisory lock it holds no connection while the
+// run waits on Dooray!.
+type DoorayLease struct {
+	s          *Store
+	key, owner string
+}
+
+// LeaseDoorayEscalation takes the lease of escalation link id without waiting.
+func (s *Store) LeaseDoorayEscalation(ctx context.Context, linkID int64) (*DoorayLease, error) {
+	return s.doorayLease(ctx, fmt.Sprintf("escalation:%d", linkID))
+}
+
+// LeaseDoorayComment takes the lease of dooray_out message id without waiting.
+func (s *Store) LeaseDoorayComment(ctx context.Context, messageID int64) (*DoorayLease, error) {
+	return s.doorayLease(ctx, fmt.Sprintf("comment:%d", messageID))
+}
+
+func (s *Store) doorayLease(ctx context.Context, key string) (*DoorayLease, error) {
+	until := time.Now().Add(doorayLeaseTTL)
+	if d, ok := ctx.Deadline(); ok {
+		until = d.Add(time.Minute) // past the run's end, whatever the clocks
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	owner := hex.EncodeToString(b)
+	var got string
+	err := s.pool.QueryRow(ctx, `INSERT INTO dooray_leases (key, owner, until) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET owner = $2, until = $3 WHERE dooray_leases.until < now()
+		RETURNING owner`, key, owner, until).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("dooray %s: %w", key, ErrDoorayBusy)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &DoorayLease{s: s, key: key, owner: owner}, nil
+}
+
+// Release gives the lease up. It is safe to call more than once.
+func (l *DoorayLease) Release() {
+	if l.owner == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Left behind when the database is away: it runs out by itself.
+	_, _ = l.s.pool.Exec(ctx, `DELETE FROM dooray_leases WHERE key = $1 AND owner = $2`, l.key, l.owner)
+	l.owner = ""
 }
