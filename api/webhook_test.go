@@ -70,8 +70,9 @@ func newHookWorld(t testing.TB, targetHooks bool) *hookWorld {
 		t.Fatal(err)
 	}
 	hmux := http.NewServeMux()
-	(&api.Webhook{Token: webhookToken, Links: store, Syncs: jobs.DoorayHints{Queue: queue},
-		BotMemberID: fake.BotMemberID(), Log: webhookQuiet()}).Mount(hmux)
+	(&api.Webhook{Organizations: map[string]api.WebhookOrganization{
+		ticket.DoorayDefaultOrganization: {Token: webhookToken, BotMemberID: fake.BotMemberID()}},
+		Links: store, Syncs: jobs.DoorayHints{Queue: queue}, Log: webhookQuiet()}).Mount(hmux)
 	ts := httptest.NewServer(hmux)
 	t.Cleanup(func() { ts.Close(); srv.Shutdown(); queue.Close(); insp.Close() })
 	w := &hookWorld{pool: pool, store: store, fake: fake, handlers: h, insp: insp, url: ts.URL + "/webhooks/dooray/" + webhookToken}
@@ -171,25 +172,33 @@ func webhookPost(t testing.TB, url, body string) int {
 }
 
 // webhookSyncCounter records the hints the receiver queues.
-type webhookSyncCounter struct{ n atomic.Int32 }
+type webhookSyncCounter struct{ n, noOrg atomic.Int32 }
 
-func (c *webhookSyncCounter) EnqueuePostSync(context.Context, string, string) error {
+func (c *webhookSyncCounter) EnqueuePostSync(_ context.Context, org, _, _ string) error {
+	if org == "" {
+		c.noOrg.Add(1)
+	}
 	c.n.Add(1)
 	return nil
 }
 
-type webhookLinks map[string]bool
+type webhookLinks map[string]bool // "org/post"
 
-func (l webhookLinks) DoorayPostLinked(_ context.Context, postID string) (bool, error) {
-	return l[postID], nil
+func (l webhookLinks) DoorayPostLinked(_ context.Context, org, postID string) (bool, error) {
+	return l[org+"/"+postID], nil
 }
 
 func TestWebhookRequests(t *testing.T) {
 	t.Parallel()
 	syncs := &webhookSyncCounter{}
 	mux := http.NewServeMux()
-	(&api.Webhook{Token: webhookToken, Links: webhookLinks{"4100000000000000007": true}, Syncs: syncs, BotMemberID: "4100000000000000099"}).Mount(mux)
-	off := &api.Webhook{Links: webhookLinks{}, Syncs: syncs} // no token configured
+	const govToken = "gov-Zp9_2mQx7Lw4"
+	(&api.Webhook{Organizations: map[string]api.WebhookOrganization{
+		ticket.DoorayDefaultOrganization: {Token: webhookToken, BotMemberID: "4100000000000000099"},
+		"gov":                            {Token: govToken},
+		"nohook":                         {}, // no token configured
+	}, Links: webhookLinks{"default/4100000000000000007": true, "gov/4100000000000000017": true}, Syncs: syncs}).Mount(mux)
+	off := &api.Webhook{Links: webhookLinks{}, Syncs: syncs} // no organisation configured
 	mux.Handle("POST /off/{token}", off)
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
@@ -212,6 +221,14 @@ func TestWebhookRequests(t *testing.T) {
 			`{"hookEventType":"postCommentCreated","hookVersion":2,"post":{"id":4100000000000000007},"project":{"id":"1"}}`, 202, 1},
 		{"our own change", "/webhooks/dooray/" + webhookToken, strings.Replace(linked, `"version":2,`,
 			`"version":2,"requestOrigin":{"type":"open-api"},"source":{"type":"member","member":{"id":"4100000000000000099"}},`, 1), 200, 0},
+		// Each organisation has its URL and its own token.
+		{"default organisation by name", "/webhooks/dooray/default/" + webhookToken, linked, 202, 1},
+		{"another organisation's token", "/webhooks/dooray/gov/" + webhookToken, linked, 401, 0},
+		{"default URL, gov token", "/webhooks/dooray/" + govToken, linked, 401, 0},
+		{"unknown organisation", "/webhooks/dooray/nosuch/" + webhookToken, linked, 401, 0},
+		{"organisation without a token", "/webhooks/dooray/nohook/anything", linked, 401, 0},
+		{"gov: the default organisation's task id is not gov's", "/webhooks/dooray/gov/" + govToken, linked, 200, 0},
+		{"gov: its own task", "/webhooks/dooray/gov/" + govToken, strings.ReplaceAll(linked, "4100000000000000007", "4100000000000000017"), 202, 1},
 	}
 	for _, tt := range tests {
 		before := syncs.n.Load()
@@ -221,6 +238,9 @@ func TestWebhookRequests(t *testing.T) {
 		if got := syncs.n.Load() - before; got != tt.queued {
 			t.Errorf("%s: %d syncs queued, want %d", tt.name, got, tt.queued)
 		}
+	}
+	if n := syncs.noOrg.Load(); n != 0 {
+		t.Errorf("%d syncs queued without their organisation", n)
 	}
 	resp, err := http.Get(ts.URL + "/webhooks/dooray/" + webhookToken)
 	if err != nil {

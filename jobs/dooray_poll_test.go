@@ -81,7 +81,7 @@ func (e *doorayEnv) bulkLinks(t testing.TB, clock *doorayClock, projects, n int)
 		t.Fatal(err)
 	}
 	for _, p := range b.projects {
-		if err := e.store.SetDooraySyncCursor(ctx, p, synced); err != nil {
+		if err := e.store.SetDooraySyncCursor(ctx, ticket.DoorayDefaultOrganization, p, synced); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,7 +94,7 @@ func (e *doorayEnv) cycle(t testing.TB) map[string]int {
 	t.Helper()
 	ctx := context.Background()
 	before := e.fake.Requests()
-	task, _ := NewDooraySyncAllTask(time.Minute)
+	task, _ := NewDooraySyncAllTask("", time.Minute) // every organisation
 	if err := e.h.handleSync(ctx, task); err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,7 @@ var doorayEpoch = time.Unix(0, 0).UTC()
 type DoorayEscalation struct {
 	LinkID       int64
 	TicketID     int64
+	Organization string
 	ProjectID    string
 	PostID       string // "" until the task exists
 	Subject      string // the ticket's subject, without marker
@@ -97,22 +98,22 @@ const DoorayEscalationGaveUp = "failed"
 // DoorayEscalation loads escalation link id.
 func (s *Store) DoorayEscalation(ctx context.Context, linkID int64) (DoorayEscalation, error) {
 	var e DoorayEscalation
-	var members, emails []byte
+	var settings []byte
 	var others []string
-	err := s.pool.QueryRow(ctx, `SELECT l.id, l.ticket_id, l.project_id, coalesce(l.post_id, ''), l.created_at,
-			t.subject, t.priority, t.status, m.body,
-			coalesce(s.settings->'dooray_to_member_ids', 'null'), coalesce(s.settings->'dooray_to_emails', 'null'),
+	err := s.pool.QueryRow(ctx, `SELECT l.id, l.ticket_id, l.organization, l.project_id, coalesce(l.post_id, ''), l.created_at,
+			t.subject, t.priority, t.status, m.body, s.settings,
 			(SELECT max(e.created_at) FROM ticket_events e WHERE e.ticket_id = l.ticket_id
 				AND e.kind = $2 AND e.data->>'dooray_link_id' = l.id::text),
 			coalesce((SELECT array_agg(o.post_id ORDER BY o.id) FROM dooray_links o
-				WHERE o.ticket_id = l.ticket_id AND o.id <> l.id AND o.post_id IS NOT NULL), '{}'),
+				WHERE o.ticket_id = l.ticket_id AND o.id <> l.id AND o.post_id IS NOT NULL
+				AND o.organization = l.organization), '{}'),
 			l.workflow_class = 'failed' -- DoorayEscalationGaveUp
 		FROM dooray_links l
 		JOIN tickets t ON t.id = l.ticket_id
 		JOIN ticket_messages m ON m.id = l.escalation_message_id
 		JOIN services s ON s.key = t.service_key
-		WHERE l.id = $1`, linkID, EventDoorayOutcomeUnknown).Scan(&e.LinkID, &e.TicketID, &e.ProjectID, &e.PostID, &e.CreatedAt,
-		&e.Subject, &e.Priority, &e.Status, &e.Content, &members, &emails, &e.UncertainAt, &others, &e.Failed)
+		WHERE l.id = $1`, linkID, EventDoorayOutcomeUnknown).Scan(&e.LinkID, &e.TicketID, &e.Organization, &e.ProjectID, &e.PostID, &e.CreatedAt,
+		&e.Subject, &e.Priority, &e.Status, &e.Content, &settings, &e.UncertainAt, &others, &e.Failed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, fmt.Errorf("dooray link %d: %w", linkID, ErrNotFound)
 	}
@@ -120,8 +121,11 @@ func (s *Store) DoorayEscalation(ctx context.Context, linkID int64) (DoorayEscal
 		return e, err
 	}
 	e.OtherPostIDs = others
-	e.ToMemberIDs = lenientStrings(members)
-	e.ToEmails = lenientStrings(emails)
+	var d DoorayServiceSettings
+	if err := decodeDooraySettings(settings, &d); err != nil {
+		return e, err
+	}
+	e.ToMemberIDs, e.ToEmails = d.Assignees(e.Organization)
 	return e, nil
 }
 
@@ -245,14 +249,15 @@ func (s *Store) DoorayEvent(ctx context.Context, ticketID int64, kind, actor str
 
 // DoorayOutgoing is an operator's comment owed to a Dooray! task.
 type DoorayOutgoing struct {
-	MessageID int64
-	TicketID  int64
-	Status    Status
-	Body      string
-	LogID     string // set once the comment is on the task
-	LinkID    int64  // 0 when the ticket has no task
-	ProjectID string
-	PostID    string
+	MessageID    int64
+	TicketID     int64
+	Status       Status
+	Body         string
+	LogID        string // set once the comment is on the task
+	LinkID       int64  // 0 when the ticket has no task
+	Organization string
+	ProjectID    string
+	PostID       string
 	// KnownLogIDs are the Dooray! comments the ticket's history holds already.
 	KnownLogIDs map[string]bool
 	UncertainAt *time.Time
@@ -263,17 +268,17 @@ func (s *Store) DoorayOutgoing(ctx context.Context, messageID int64) (DoorayOutg
 	var o DoorayOutgoing
 	var kind MessageKind
 	var linkID *int64
-	var projectID, postID *string
+	var org, projectID, postID *string
 	err := s.pool.QueryRow(ctx, `SELECT m.id, m.ticket_id, t.status, m.kind, m.body, coalesce(m.dooray_log_id, ''),
-			l.id, l.project_id, l.post_id,
+			l.id, l.organization, l.project_id, l.post_id,
 			(SELECT max(e.created_at) FROM ticket_events e WHERE e.ticket_id = m.ticket_id
 				AND e.kind = $2 AND e.data->>'message_id' = m.id::text)
 		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-		LEFT JOIN LATERAL (SELECT id, project_id, post_id FROM dooray_links
+		LEFT JOIN LATERAL (SELECT id, organization, project_id, post_id FROM dooray_links
 			WHERE ticket_id = m.ticket_id AND post_id IS NOT NULL AND workflow_class <> $3
 			ORDER BY id DESC LIMIT 1) l ON true
 		WHERE m.id = $1`, messageID, EventDoorayOutcomeUnknown, DoorayDeleted).Scan(&o.MessageID, &o.TicketID, &o.Status, &kind,
-		&o.Body, &o.LogID, &linkID, &projectID, &postID, &o.UncertainAt)
+		&o.Body, &o.LogID, &linkID, &org, &projectID, &postID, &o.UncertainAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, fmt.Errorf("message %d: %w", messageID, ErrNotFound)
 	}
@@ -284,7 +289,7 @@ func (s *Store) DoorayOutgoing(ctx context.Context, messageID int64) (DoorayOutg
 		return o, inputf("message %d is a %s message, not a Dooray! comment", messageID, kind)
 	}
 	if linkID != nil {
-		o.LinkID, o.ProjectID, o.PostID = *linkID, *projectID, *postID
+		o.LinkID, o.Organization, o.ProjectID, o.PostID = *linkID, *org, *projectID, *postID
 	}
 	o.KnownLogIDs, err = s.doorayLogIDs(ctx, o.TicketID)
 	return o, err
@@ -346,6 +351,7 @@ func (s *Store) DoorayCommentSent(ctx context.Context, messageID int64, logID, a
 type DoorayLink struct {
 	ID            int64
 	TicketID      int64
+	Organization  string
 	ProjectID     string
 	PostID        string
 	WorkflowClass string
@@ -354,23 +360,23 @@ type DoorayLink struct {
 	TicketStatus Status
 }
 
-const doorayLinkColumns = `l.id, l.ticket_id, l.project_id, l.post_id, l.workflow_class, l.updated_at, t.status`
+const doorayLinkColumns = `l.id, l.ticket_id, l.organization, l.project_id, l.post_id, l.workflow_class, l.updated_at, t.status`
 
 func scanDoorayLink(r pgx.Row) (DoorayLink, error) {
 	var l DoorayLink
-	err := r.Scan(&l.ID, &l.TicketID, &l.ProjectID, &l.PostID, &l.WorkflowClass, &l.SyncedAt, &l.TicketStatus)
+	err := r.Scan(&l.ID, &l.TicketID, &l.Organization, &l.ProjectID, &l.PostID, &l.WorkflowClass, &l.SyncedAt, &l.TicketStatus)
 	return l, err
 }
 
-// DoorayLinksByPost returns the links of the given tasks, by post id; tasks we
-// do not link are absent. One query for a whole page of a poll.
-func (s *Store) DoorayLinksByPost(ctx context.Context, postIDs []string) (map[string]DoorayLink, error) {
+// DoorayLinksByPost returns the links of the given tasks of organisation org,
+// by post id; tasks we do not link are absent. One query for a whole page of a poll.
+func (s *Store) DoorayLinksByPost(ctx context.Context, org string, postIDs []string) (map[string]DoorayLink, error) {
 	out := map[string]DoorayLink{}
 	if len(postIDs) == 0 {
 		return out, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+doorayLinkColumns+` FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
-		WHERE l.post_id = ANY($1) ORDER BY l.id`, postIDs)
+		WHERE l.organization = $1 AND l.post_id = ANY($2) ORDER BY l.id`, org, postIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -381,10 +387,10 @@ func (s *Store) DoorayLinksByPost(ctx context.Context, postIDs []string) (map[st
 	return out, err
 }
 
-// DoorayLinkByPost returns the link of one task; ok is false when we link none.
-func (s *Store) DoorayLinkByPost(ctx context.Context, postID string) (DoorayLink, bool, error) {
+// DoorayLinkByPost returns the link of one task of org; ok is false when we link none.
+func (s *Store) DoorayLinkByPost(ctx context.Context, org, postID string) (DoorayLink, bool, error) {
 	l, err := scanDoorayLink(s.pool.QueryRow(ctx, `SELECT `+doorayLinkColumns+` FROM dooray_links l
-		JOIN tickets t ON t.id = l.ticket_id WHERE l.post_id = $1 ORDER BY l.id DESC LIMIT 1`, postID))
+		JOIN tickets t ON t.id = l.ticket_id WHERE l.organization = $1 AND l.post_id = $2 ORDER BY l.id DESC LIMIT 1`, org, postID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, false, nil
 	}
@@ -393,9 +399,9 @@ func (s *Store) DoorayLinkByPost(ctx context.Context, postID string) (DoorayLink
 
 // DoorayPostLinked reports whether a task is linked to a ticket: the webhook's
 // cheap check before it queues a sync.
-func (s *Store) DoorayPostLinked(ctx context.Context, postID string) (bool, error) {
+func (s *Store) DoorayPostLinked(ctx context.Context, org, postID string) (bool, error) {
 	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dooray_links WHERE post_id = $1)`, postID).Scan(&ok)
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dooray_links WHERE organization = $1 AND post_id = $2)`, org, postID).Scan(&ok)
 	return ok, err
 }
 
@@ -567,22 +573,25 @@ func (s *Store) doorayLinkChange(ctx context.Context, linkID int64, actor string
 // doorayFollowed are the statuses whose tasks the sync follows.
 var doorayFollowed = []string{string(StatusDoorayTransferred), string(StatusDoorayInProgress), string(StatusDoorayAnswered)}
 
+// DoorayProject is a project of an organisation.
+type DoorayProject struct{ Organization, ProjectID string }
+
 // DoorayProjects returns the projects that have tasks the sync follows: tasks
 // that exist, are not gone, of tickets still in a Dooray! status.
-func (s *Store) DoorayProjects(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT l.project_id FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
-		WHERE l.post_id IS NOT NULL AND l.workflow_class <> $1 AND t.status = ANY($2) ORDER BY 1`, DoorayDeleted, doorayFollowed)
+func (s *Store) DoorayProjects(ctx context.Context) ([]DoorayProject, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT l.organization, l.project_id FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
+		WHERE l.post_id IS NOT NULL AND l.workflow_class <> $1 AND t.status = ANY($2) ORDER BY 1, 2`, DoorayDeleted, doorayFollowed)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[DoorayProject])
 }
 
 // DooraySyncCursor returns how far the poll of project has read. Without a
 // cursor yet, it returns the creation of the project's oldest followed link
 // (ok false), or the zero time when there is none.
-func (s *Store) DooraySyncCursor(ctx context.Context, projectID string) (cursor time.Time, ok bool, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT cursor FROM dooray_sync_cursors WHERE project_id = $1`, projectID).Scan(&cursor)
+func (s *Store) DooraySyncCursor(ctx context.Context, org, projectID string) (cursor time.Time, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT cursor FROM dooray_sync_cursors WHERE organization = $1 AND project_id = $2`, org, projectID).Scan(&cursor)
 	if err == nil {
 		return cursor, true, nil
 	}
@@ -591,7 +600,7 @@ func (s *Store) DooraySyncCursor(ctx context.Context, projectID string) (cursor 
 	}
 	var oldest *time.Time
 	err = s.pool.QueryRow(ctx, `SELECT min(l.created_at) FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
-		WHERE l.project_id = $1 AND l.post_id IS NOT NULL AND t.status = ANY($2)`, projectID, doorayFollowed).Scan(&oldest)
+		WHERE l.organization = $1 AND l.project_id = $2 AND l.post_id IS NOT NULL AND t.status = ANY($3)`, org, projectID, doorayFollowed).Scan(&oldest)
 	if err != nil || oldest == nil {
 		return time.Time{}, false, err
 	}
@@ -599,10 +608,10 @@ func (s *Store) DooraySyncCursor(ctx context.Context, projectID string) (cursor 
 }
 
 // SetDooraySyncCursor moves the poll cursor of project forward, never back.
-func (s *Store) SetDooraySyncCursor(ctx context.Context, projectID string, cursor time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO dooray_sync_cursors (project_id, cursor, updated_at) VALUES ($1, $2, now())
-		ON CONFLICT (organization, project_id) DO UPDATE SET cursor = greatest(dooray_sync_cursors.cursor, $2), updated_at = now()`,
-		projectID, cursor)
+func (s *Store) SetDooraySyncCursor(ctx context.Context, org, projectID string, cursor time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO dooray_sync_cursors (organization, project_id, cursor, updated_at) VALUES ($1, $2, $3, now())
+		ON CONFLICT (organization, project_id) DO UPDATE SET cursor = greatest(dooray_sync_cursors.cursor, $3), updated_at = now()`,
+		org, projectID, cursor)
 	return err
 }
 

@@ -55,12 +55,16 @@ func (w demoWorker) SyncServices(ctx context.Context, cfg *config.Config, store 
 	return store.SyncServices(ctx, defs)
 }
 
-func (w demoWorker) RegisterHook(ctx context.Context, cfg *config.Config, project string) (string, error) {
-	client, err := newDoorayClient(cfg, nil, w.a.log, nil)
+func (w demoWorker) RegisterHook(ctx context.Context, cfg *config.Config, org, project string) (string, error) {
+	o, err := doorayOrganization(cfg, org)
 	if err != nil {
 		return "", err
 	}
-	hookURL, err := doorayHookURL(cfg, "")
+	client, err := newDoorayClient(o, nil, w.a.log, nil)
+	if err != nil {
+		return "", err
+	}
+	hookURL, err := doorayHookURL(cfg, o, "")
 	if err != nil {
 		return "", err
 	}

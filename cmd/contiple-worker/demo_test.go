@@ -89,6 +89,9 @@ func testDemoStory(t *testing.T) {
 	if st.Took <= 0 {
 		t.Errorf("story took %v", st.Took)
 	}
+	if n, m := w.Fake.Throttled(), w.Partner.Throttled(); n+m != 0 {
+		t.Errorf("429s: main %d, partner %d; each organisation's limiter should keep under its limit", n, m)
+	}
 }
 
 // storyChecks asserts the story's world after each step.
@@ -156,18 +159,28 @@ func (c *storyChecks) check(step string, st *demo.State) error {
 		}
 	case demo.StepEscalated:
 		c.requests(dooraytest.RouteCreatePost, 2)
+		// One task in each organisation, each made with that organisation's token.
 		for _, e := range []struct {
+			org     string
+			fake    *dooraytest.Server
 			project string
 			id      int64
 			subject string
-		}{{w.Helpdesk, t1, "[CT-1] ログインできません"}, {w.Infra, t2, "[CT-2] 결제가 두 번 청구되었습니다"}} {
+		}{{"main", w.Fake, w.Helpdesk, t1, "[CT-1] ログインできません"}, {"partner", w.Partner, w.Infra, t2, "[CT-2] 결제가 두 번 청구되었습니다"}} {
 			if got := c.ticket(e.id).Status; got != ticket.StatusDoorayTransferred {
 				t.Errorf("%s after escalation: %s", ticket.Marker(e.id), got)
 			}
-			posts := w.Fake.Posts(e.project)
+			if n := e.fake.Requests()[dooraytest.RouteCreatePost]; n != 1 {
+				t.Errorf("organisation %s: %d creates", e.org, n)
+			}
+			posts := e.fake.Posts(e.project)
 			if len(posts) != 1 || posts[0].ID != st.Posts[e.id] || posts[0].Subject != e.subject || posts[0].Class != "registered" ||
-				!slices.Equal(posts[0].To, []string{w.Fake.OtherMemberID()}) || posts[0].From != w.Fake.BotMemberID() {
-				t.Errorf("tasks of project %s: %+v", e.project, posts)
+				!slices.Equal(posts[0].To, []string{e.fake.OtherMemberID()}) || posts[0].From != e.fake.BotMemberID() {
+				t.Errorf("tasks of project %s of %s: %+v", e.project, e.org, posts)
+			}
+			var org string
+			if err := w.Pool.QueryRow(context.Background(), `SELECT organization FROM dooray_links WHERE ticket_id = $1`, e.id).Scan(&org); err != nil || org != e.org {
+				t.Errorf("%s's link is in organisation %q (%v), want %s", ticket.Marker(e.id), org, err, e.org)
 			}
 		}
 		c.events(t2, "created", "assign", "trigger", "escalate", "dooray_created")
@@ -189,11 +202,11 @@ func (c *storyChecks) check(step string, st *demo.State) error {
 		if got := w.Fake.Hooks(w.Helpdesk); !slices.Equal(got, []string{w.HookURL}) {
 			t.Errorf("hooks of helpdesk: %v", got)
 		}
-		if got := w.Fake.Hooks(w.Infra); len(got) != 0 {
+		if got := w.Partner.Hooks(w.Infra); len(got) != 0 {
 			t.Errorf("hooks of infra: %v", got)
 		}
 		c.deliveries("postCommentCreated 200", "postWorkflowChanged 202")
-		if n := w.Fake.Requests()[dooraytest.RouteListPosts]; n == 0 {
+		if n := w.Partner.Requests()[dooraytest.RouteListPosts]; n == 0 {
 			t.Error("no poll listed a project")
 		}
 	case demo.StepCommentIn:
@@ -308,7 +321,7 @@ func (c *storyChecks) messages(id int64, kinds ...ticket.MessageKind) []ticket.M
 
 func (c *storyChecks) requests(route string, want int) {
 	c.t.Helper()
-	if got := c.w.Fake.Requests()[route]; got != want {
+	if got := c.w.Fake.Requests()[route] + c.w.Partner.Requests()[route]; got != want {
 		c.t.Errorf("%d requests %s, want %d", got, route, want)
 	}
 }

@@ -44,14 +44,6 @@ type SMTP struct {
 	Timeout          Duration `yaml:"timeout"`            // per SMTP session; 0 = 30s
 }
 
-type Dooray struct {
-	BaseURL      string   `yaml:"base_url"`
-	TokenEnv     string   `yaml:"token_env"`
-	TokenFile    string   `yaml:"token_file"`
-	BotMemberID  string   `yaml:"bot_member_id"`
-	SyncInterval Duration `yaml:"sync_interval"`
-}
-
 // Mail holds intake settings shared by every mailbox.
 type Mail struct {
 	MaxMessageBytes    int64 `yaml:"max_message_bytes"`    // larger mail is quarantined; 0 = 25 MiB
@@ -81,12 +73,6 @@ type Mailbox struct {
 	After        string   `yaml:"after"` // seen | move:FOLDER | delete
 	IDLE         bool     `yaml:"idle"`
 	PollInterval Duration `yaml:"poll_interval"`
-}
-
-type ServiceDooray struct {
-	ProjectID   string   `yaml:"project_id"`
-	ToMemberIDs []string `yaml:"to_member_ids"`
-	ToEmails    []string `yaml:"to_emails"` // email users, when the assignees are not members
 }
 
 // Locales maps a locale (ja, ko, en …) to a template.

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net"
 	"net/mail"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -47,15 +46,7 @@ func (c *Config) Validate() []Problem {
 		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
 	}
 
-	if c.Dooray.BaseURL != "" {
-		if u, err := url.Parse(c.Dooray.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			v.add("dooray.base_url", "%q is not an http(s) URL", c.Dooray.BaseURL)
-		}
-		if c.Dooray.TokenEnv == "" && c.Dooray.TokenFile == "" {
-			v.add("dooray.token_env", "is required when dooray.base_url is set")
-		}
-	}
-	v.secret("dooray.token", c.Dooray.TokenEnv, c.Dooray.TokenFile)
+	c.validateDooray(v)
 
 	if len(c.Services) == 0 {
 		v.add("services", "declare at least one service")
@@ -78,9 +69,7 @@ func (c *Config) Validate() []Problem {
 		if s.Mailbox != nil {
 			v.mailbox(p+".mailbox", s.Mailbox)
 		}
-		if s.Dooray.ProjectID != "" && c.Dooray.BaseURL == "" {
-			v.add(p+".dooray.project_id", "set, but dooray.base_url is not")
-		}
+		c.validateServiceDooray(v, p+".dooray", s.Dooray)
 		for _, kind := range slices.Sorted(maps.Keys(s.Templates)) {
 			locales := s.Templates[kind]
 			if !slices.Contains(kinds, kind) {

@@ -32,6 +32,7 @@ const (
 	demoAPITokenEnv     = "CONTIPLE_DEMO_API_TOKEN"
 	demoWebhookTokenEnv = "CONTIPLE_DEMO_WEBHOOK_TOKEN"
 	demoDoorayTokenEnv  = "CONTIPLE_DEMO_DOORAY_TOKEN"
+	demoPartnerTokenEnv = "CONTIPLE_DEMO_PARTNER_TOKEN"
 	DashboardEnv        = "CONTIPLE_DASHBOARD_PASSWORD"
 	demoIMAPPasswordEnv = "CONTIPLE_IMAP_PASSWORD"
 )
@@ -120,8 +121,9 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(out, "  Redis       %s (the demo's own database, flushed)\n", demoRedactURL(redisURL))
 	fmt.Fprintf(out, "  IMAP        %s@%s (Dovecot, IDLE), reading from UID %d on\n", w.Env.SupportUser, w.Env.IMAPAddr, w.FirstUID)
 	fmt.Fprintf(out, "  SMTP        %s (Postfix: delivers @%s into Dovecot)\n", w.Env.SMTPAddr, domain)
-	fmt.Fprintf(out, "  Dooray!     fake at %s: project helpdesk (webhook registered), project infra (no webhook: poll every %s)\n",
-		w.Fake.URL, w.Config.Dooray.SyncInterval.Std())
+	fmt.Fprintf(out, "  Dooray!     organisation main: fake at %s, project helpdesk (webhook registered)\n", w.Fake.URL)
+	fmt.Fprintf(out, "              organisation partner: fake at %s (own token, 5 requests/s), project infra (no webhook: poll every %s)\n",
+		w.Partner.URL, w.Config.Dooray.SyncInterval.Std())
 	fmt.Fprintf(out, "  worker      http://%s  (configuration %s, log %s)\n", o.Addr, filepath.Join(dir, "config.yaml"), logPath)
 	fmt.Fprintf(out, "  ready in %s\n", time.Since(started).Round(100*time.Millisecond))
 

@@ -293,17 +293,25 @@ func (s *Story) customerReply(ctx context.Context) error {
 	return s.checkpoint(StepReply)
 }
 
-// 4. Two tickets are escalated to Dooray!: one to a project with a webhook, one to a project without.
+// 4. Two tickets are escalated to Dooray!, into two organisations: one to the
+// service's default (main, a project with a webhook), one to partner (another
+// host and token, its default project, without a webhook).
 func (s *Story) escalate(ctx context.Context) error {
 	s.printf("\n4. Escalations to Dooray! (POST /api/v1/tickets/N/escalate → dooray:escalate)")
-	for i, e := range []struct{ project, code, content string }{
-		{s.World.Helpdesk, "helpdesk", "お客様がマイページにログインできません（認証エラー E-4012、Chrome 131）。パスワード再設定後も再現します。認証サーバーのログ確認をお願いします。"},
-		{s.World.Infra, "infra", "11월 구독료 이중 결제 (카드). 결제 서버에서 중복 승인 여부를 확인하고 1건 취소 부탁드립니다."},
+	for i, e := range []struct {
+		org, code, content string
+		fake               *dooraytest.Server
+	}{
+		{"main", "helpdesk", "お客様がマイページにログインできません（認証エラー E-4012、Chrome 131）。パスワード再設定後も再現します。認証サーバーのログ確認をお願いします。", s.World.Fake},
+		{"partner", "infra", "11월 구독료 이중 결제 (카드). 결제 서버에서 중복 승인 여부를 확인하고 1건 취소 부탁드립니다.", s.World.Partner},
 	} {
 		c := s.st.Customers[i]
 		id := c.Ticket.ID
-		if err := s.Call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/escalate", id),
-			map[string]any{"project_id": e.project, "content": e.content, "actor": c.Ticket.Assignee}, nil); err != nil {
+		body := map[string]any{"content": e.content, "actor": c.Ticket.Assignee}
+		if i > 0 {
+			body["organization"] = e.org // the first takes the service's defaults
+		}
+		if err := s.Call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/escalate", id), body, nil); err != nil {
 			return err
 		}
 		took, err := s.waitStatus(ctx, id, ticket.StatusDoorayTransferred)
@@ -317,8 +325,8 @@ func (s *Story) escalate(ctx context.Context) error {
 		post, _ := ev.Data["post_id"].(string)
 		number, _ := ev.Data["task_number"].(string)
 		s.st.Posts[id], s.st.TaskNumbers[id] = post, number
-		p, _ := s.World.Fake.Post(post)
-		s.printf("   %s by %s to project %s", ticket.Marker(id), c.Ticket.Assignee, e.code)
+		p, _ := e.fake.Post(post)
+		s.printf("   %s by %s to project %s of organisation %s", ticket.Marker(id), c.Ticket.Assignee, e.code, e.org)
 		s.printf("     → task %s %q (post %s, state %s) created; status dooray_transferred %s", number, p.Subject, post, p.Class, demoTook(took))
 	}
 	return s.checkpoint(StepEscalated)
@@ -364,12 +372,15 @@ func (s *Story) closed(ctx context.Context) error {
 const demoDoorayUser = "Kim Minji"
 
 func (s *Story) moveBoth(ctx context.Context, class dooray.WorkflowClass, want ticket.Status, step string) error {
-	for i, project := range []string{s.World.Helpdesk, s.World.Infra} {
+	for i, org := range []struct {
+		project string
+		fake    *dooraytest.Server
+	}{{s.World.Helpdesk, s.World.Fake}, {s.World.Infra, s.World.Partner}} {
 		id := s.st.Customers[i].Ticket.ID
 		post := s.st.Posts[id]
-		before := len(s.World.Fake.Deliveries())
-		lists := s.World.Fake.Requests()[dooraytest.RouteListPosts]
-		if err := s.World.Fake.MovePost(project, post, string(class)); err != nil {
+		before := len(org.fake.Deliveries())
+		lists := org.fake.Requests()[dooraytest.RouteListPosts]
+		if err := org.fake.MovePost(org.project, post, string(class)); err != nil {
 			return err
 		}
 		took, err := s.waitStatus(ctx, id, want)
@@ -377,11 +388,11 @@ func (s *Story) moveBoth(ctx context.Context, class dooray.WorkflowClass, want t
 			return err
 		}
 		var hooks []string
-		for _, d := range s.World.Fake.Deliveries()[before:] {
+		for _, d := range org.fake.Deliveries()[before:] {
 			hooks = append(hooks, fmt.Sprintf("%s → %d", d.Event, d.Status))
 		}
 		how := "no webhook on this project: the poll (dooray:sync every " + s.World.Config.Dooray.SyncInterval.Std().String() +
-			fmt.Sprintf(", %d list request(s) meanwhile) found the change", s.World.Fake.Requests()[dooraytest.RouteListPosts]-lists)
+			fmt.Sprintf(", %d list request(s) meanwhile) found the change", org.fake.Requests()[dooraytest.RouteListPosts]-lists)
 		if len(hooks) > 0 {
 			how = "webhook " + strings.Join(hooks, ", ") + " queued a sync of the task"
 		}

@@ -27,9 +27,9 @@ type Worker interface {
 	Serve(ctx context.Context, cfg *config.Config) error
 	// SyncServices writes cfg's services into store, as serve does when it starts.
 	SyncServices(ctx context.Context, cfg *config.Config, store *ticket.Store) error
-	// RegisterHook registers the worker's webhook on a project, as
-	// `dooray hook register` does, and returns the hook URL.
-	RegisterHook(ctx context.Context, cfg *config.Config, project string) (string, error)
+	// RegisterHook registers the worker's webhook on a project of an
+	// organisation, as `dooray hook register` does, and returns the hook URL.
+	RegisterHook(ctx context.Context, cfg *config.Config, org, project string) (string, error)
 }
 
 // Env is where the story's world lives: the local services and the
@@ -47,16 +47,17 @@ type Env struct {
 	Setenv                 func(key, value string) error
 }
 
-// World is the running worker, the Dooray! fake and what the story needs
-// to watch them.
+// World is the running worker, the Dooray! fakes (two organisations on two
+// hosts) and what the story needs to watch them.
 type World struct {
 	Env        Env
 	Config     *config.Config
 	Store      *ticket.Store
 	Pool       *pgxpool.Pool
-	Fake       *dooraytest.Server
-	Helpdesk   string // project with the webhook
-	Infra      string // project followed by poll alone
+	Fake       *dooraytest.Server // organisation "main": the service's default
+	Partner    *dooraytest.Server // organisation "partner": its own host, token and rate limit
+	Helpdesk   string             // main's project, with the webhook
+	Infra      string             // partner's project, followed by poll alone
 	HookURL    string
 	APIToken   string
 	Migrations []int
@@ -78,17 +79,25 @@ http:
   addr: %[1]q
   dashboard_password_env: ` + DashboardEnv + `
   api_token_env: ` + demoAPITokenEnv + `
-  webhook_token_env: ` + demoWebhookTokenEnv + `
 smtp:
   host: %[2]q
   port: %[3]d
   tls: none
   timeout: 20s
 dooray:
-  base_url: %[4]q
-  token_env: ` + demoDoorayTokenEnv + `
-  bot_member_id: %[5]q
   sync_interval: 2s
+  organizations:
+    - key: main
+      base_url: %[4]q
+      token_env: ` + demoDoorayTokenEnv + `
+      bot_member_id: %[5]q
+      webhook_token_env: ` + demoWebhookTokenEnv + `
+    - key: partner
+      base_url: %[12]q
+      token_env: ` + demoPartnerTokenEnv + `
+      bot_member_id: %[13]q
+      rate_per_second: 5
+      burst: 5
 services:
   - key: support
     name: サポート窓口
@@ -105,8 +114,13 @@ services:
       idle: true
       poll_interval: 5s
     dooray:
+      organization: main
       project_id: %[10]q
       to_member_ids: [%[11]q]
+      organizations:
+        - key: partner
+          projects: [%[14]q]
+          to_member_ids: [%[15]q]
     forbidden_words: ["絶対", "必ず", "guarantee"]
     triggers:
       - name: rotation
@@ -133,10 +147,12 @@ func Start(ctx context.Context, worker Worker, e Env) (w *World, err error) {
 			w.Stop()
 		}
 	}()
-	w.Helpdesk, w.Infra = w.Fake.ProjectID(), w.Fake.AddProject("infra")
+	w.Partner = dooraytest.NewServer(dooraytest.WithProjectCode("infra"), dooraytest.WithToken("demo-partner-"+RandomHex(12)),
+		dooraytest.WithRateLimit(10, 10), dooraytest.WithOrganizationID("2000000000000000002"))
+	w.Helpdesk, w.Infra = w.Fake.ProjectID(), w.Partner.ProjectID()
 	w.APIToken = RandomHex(16)
 	for k, v := range map[string]string{"CONTIPLE_DATABASE_URL": e.DatabaseURL, "CONTIPLE_REDIS_URL": e.RedisURL,
-		demoAPITokenEnv: w.APIToken, demoWebhookTokenEnv: RandomHex(16), demoDoorayTokenEnv: w.Fake.Token(),
+		demoAPITokenEnv: w.APIToken, demoWebhookTokenEnv: RandomHex(16), demoDoorayTokenEnv: w.Fake.Token(), demoPartnerTokenEnv: w.Partner.Token(),
 		demoIMAPPasswordEnv: e.IMAPPassword} {
 		if err := e.Setenv(k, v); err != nil {
 			return w, err
@@ -156,7 +172,8 @@ func Start(ctx context.Context, worker Worker, e Env) (w *World, err error) {
 	}
 	path := filepath.Join(e.Dir, "config.yaml")
 	yaml := fmt.Sprintf(demoConfig, e.HTTPAddr, smtpHost, smtpPort, w.Fake.URL, w.Fake.BotMemberID(),
-		e.SupportUser+"@"+e.Domain, imapHost, imapPort, e.SupportUser, w.Helpdesk, w.Fake.OtherMemberID())
+		e.SupportUser+"@"+e.Domain, imapHost, imapPort, e.SupportUser, w.Helpdesk, w.Fake.OtherMemberID(),
+		w.Partner.URL, w.Partner.BotMemberID(), w.Infra, w.Partner.OtherMemberID())
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return w, err
 	}
@@ -185,7 +202,7 @@ func Start(ctx context.Context, worker Worker, e Env) (w *World, err error) {
 		return w, err
 	}
 
-	if w.HookURL, err = worker.RegisterHook(ctx, w.Config, w.Helpdesk); err != nil {
+	if w.HookURL, err = worker.RegisterHook(ctx, w.Config, "main", w.Helpdesk); err != nil {
 		return w, fmt.Errorf("register the webhook: %w", err)
 	}
 	return w, nil
@@ -267,6 +284,9 @@ func (w *World) Stop() error {
 	}
 	if w.Fake != nil {
 		w.Fake.Close()
+	}
+	if w.Partner != nil {
+		w.Partner.Close()
 	}
 	if w.Pool != nil {
 		w.Pool.Close()
