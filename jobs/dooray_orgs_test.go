@@ -150,10 +150,11 @@ func TestDoorayTwoOrganizationsEscalateAndSyncIndependently(t *testing.T) {
 	if got := e.conversation(t, mainID); len(got) != 1 {
 		t.Errorf("main's conversation %q", got)
 	}
-	if d := e.fake.Requests()[dooraytest.RouteListPosts] - mainBefore[dooraytest.RouteListPosts]; d != 1 {
+	// One list of changes and one count (the departure check) per project.
+	if d := e.fake.Requests()[dooraytest.RouteListPosts] - mainBefore[dooraytest.RouteListPosts]; d != 2 {
 		t.Errorf("main polled with %d lists", d)
 	}
-	if d := e.gov.Requests()[dooraytest.RouteListPosts] - govBefore[dooraytest.RouteListPosts]; d != 1 {
+	if d := e.gov.Requests()[dooraytest.RouteListPosts] - govBefore[dooraytest.RouteListPosts]; d != 2 {
 		t.Errorf("gov polled with %d lists", d)
 	}
 	if e.fake.Throttled()+e.gov.Throttled() != 0 {

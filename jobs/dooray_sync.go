@@ -78,6 +78,8 @@ type DooraySyncStats struct {
 	Applied int // tasks whose state or comments were new
 	Pages   int
 	Cursor  time.Time
+	// Departures is the check for tasks that left the project.
+	Departures DoorayDepartures
 }
 
 // SyncProject polls one project: the tasks changed since its cursor (updatedAt
@@ -169,8 +171,13 @@ func (d *Dooray) SyncProject(ctx context.Context, orgKey, projectID string) (Doo
 		}
 		st.Cursor = newest
 	}
+	// After the changed list, so that a task moved in is already re-homed.
+	if st.Departures, err = d.checkDepartures(ctx, org, projectID, bot, st.Cursor); err != nil {
+		return st, d.fail(ctx, 0, "dooray sync: departures from project "+projectID, err, nil)
+	}
 	d.log.DebugContext(ctx, "dooray project polled", "organization", org.key, "project_id", projectID, "listed", st.Listed,
-		"linked", st.Linked, "applied", st.Applied, "pages", st.Pages, "took", time.Since(start))
+		"linked", st.Linked, "applied", st.Applied, "pages", st.Pages, "deleted", st.Departures.Deleted,
+		"moved", st.Departures.Moved, "took", time.Since(start))
 	return st, nil
 }
 

@@ -680,3 +680,48 @@ func (l *DoorayLease) Release() {
 	_, _ = l.s.pool.Exec(ctx, `DELETE FROM dooray_leases WHERE key = $1 AND owner = $2`, l.key, l.owner)
 	l.owner = ""
 }
+
+// DoorayProjectLinks returns the links of the tasks in a project of org that
+// are not gone (whatever their ticket's status): what the poll's departure
+// check compares with Dooray!'s count.
+func (s *Store) DoorayProjectLinks(ctx context.Context, org, projectID string) ([]DoorayLink, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+doorayLinkColumns+` FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
+		WHERE l.organization = $1 AND l.project_id = $2 AND l.post_id IS NOT NULL AND l.workflow_class <> $3 ORDER BY l.id`,
+		org, projectID, DoorayDeleted)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (DoorayLink, error) { return scanDoorayLink(r) })
+}
+
+// DoorayProjectLinkCount is len(DoorayProjectLinks) in one cheap query.
+func (s *Store) DoorayProjectLinkCount(ctx context.Context, org, projectID string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM dooray_links WHERE organization = $1 AND project_id = $2
+		AND post_id IS NOT NULL AND workflow_class <> $3`, org, projectID, DoorayDeleted).Scan(&n)
+	return n, err
+}
+
+// DoorayUnlinkedTasks returns how many of the bot's tasks in the project were
+// not ours when the departure check last agreed; ok is false before the first.
+func (s *Store) DoorayUnlinkedTasks(ctx context.Context, org, projectID string) (n int64, ok bool, err error) {
+	var v *int64
+	err = s.pool.QueryRow(ctx, `SELECT unlinked_tasks FROM dooray_sync_cursors WHERE organization = $1 AND project_id = $2`,
+		org, projectID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && v == nil {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return *v, true, nil
+}
+
+// SetDoorayUnlinkedTasks records the departure check's baseline. A project
+// without a cursor row gets one at cursor (where its poll stands).
+func (s *Store) SetDoorayUnlinkedTasks(ctx context.Context, org, projectID string, cursor time.Time, n int64) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO dooray_sync_cursors (organization, project_id, cursor, unlinked_tasks, updated_at)
+		VALUES ($1, $2, $3, $4, now())
+		ON CONFLICT (organization, project_id) DO UPDATE SET unlinked_tasks = $4, updated_at = now()`, org, projectID, cursor, n)
+	return err
+}
