@@ -131,4 +131,3 @@ func (d *Dooray) findDepartures(ctx context.Context, org *doorayOrg, projectID s
 	}
 	return nil
 }
-
