@@ -153,7 +153,7 @@ func TestDoorayOverlappingRunsMakeOneTaskAndOneComment(t *testing.T) {
 
 	id, link := e.escalated(t, e.fake.ProjectID())
 	errs := overlap(dooraytest.RouteCreatePost, func() error { return e.h.Escalate(ctx, link) })
-	if errs[0] != nil || !errors.Is(errs[1], ticket.ErrDoorayBusy) || errs[2] != nil {
+	if !oneBusy(errs) {
 		t.Errorf("escalate runs: %v", errs)
 	}
 	if posts := e.withMarker(e.fake.ProjectID(), id); len(posts) != 1 {
@@ -169,10 +169,17 @@ func TestDoorayOverlappingRunsMakeOneTaskAndOneComment(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs = overlap(dooraytest.RouteCreateLog, func() error { return e.h.Comment(ctx, msgID) })
-	if errs[0] != nil || !errors.Is(errs[1], ticket.ErrDoorayBusy) || errs[2] != nil {
+	if !oneBusy(errs) {
 		t.Errorf("comment runs: %v", errs)
 	}
 	if c := e.fake.Comments(post); len(c) != 1 {
 		t.Errorf("%d comments on the task: %+v", len(c), c)
 	}
+}
+
+// oneBusy: of the two overlapping runs one did the work and the other found
+// it leased; the run after both found it done.
+func oneBusy(errs []error) bool {
+	busy := func(err error) bool { return errors.Is(err, ticket.ErrDoorayBusy) }
+	return (errs[0] == nil && busy(errs[1]) || busy(errs[0]) && errs[1] == nil) && errs[2] == nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/contiple/contiple-worker/dooray/dooraytest"
+	"github.com/contiple/contiple-worker/internal/testenv"
 )
 
 func TestDoorayHookRegister(t *testing.T) {
@@ -145,5 +147,73 @@ services:
 	}
 	if _, err := run("hook", "register", "--organization", "finance"); err == nil || !strings.Contains(err.Error(), "main, gov") {
 		t.Errorf("unknown organisation: %v", err)
+	}
+}
+
+// config check accepts the old single dooray block and says how to move it
+// into dooray.organizations.
+func TestConfigCheckSaysHowToMoveTheDoorayBlock(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfg, []byte(`
+http: {addr: "127.0.0.1:8080"}
+smtp: {host: 127.0.0.1, port: 2525}
+dooray: {base_url: "https://api.dooray.com", token_env: MY_DOORAY_TOKEN, bot_member_id: "4100000000000000001"}
+services:
+  - {key: support, name: Support, address: support@example.test, dooray: {project_id: "7"}}
+`), 0o600)
+	out, err := run(t, "config", "check", cfg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{": ok", "note: dooray: the single dooray block is read as organisation \"default\"",
+		"organizations:", "- key: default", "base_url: https://api.dooray.com", "token_env: MY_DOORAY_TOKEN"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// ticket escalate --organization K --project P chooses where the task goes;
+// without them the service's defaults apply.
+func TestTicketEscalateChoosesTheOrganization(t *testing.T) {
+	pool := testenv.NewDatabase(t)
+	t.Setenv("CONTIPLE_DATABASE_URL", testenv.URLFor(t, pool))
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO services (key, name, address, settings) VALUES ('support', 'Support', 'support@example.test', $1)`,
+		map[string]any{"dooray_organization": "main", "dooray_project_id": "11",
+			"dooray_organizations": []map[string]any{{"key": "gov", "projects": []string{"21", "22"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "main/11"},
+		{[]string{"--organization", "gov"}, "gov/21"},
+		{[]string{"--organization", "gov", "--project", "22"}, "gov/22"},
+	} {
+		if out, err := run(t, "ticket", "create", "--service", "support", "--subject", "s", "--customer-email", "a@example.jp"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		id := fmt.Sprint(i + 1)
+		if out, err := run(t, "ticket", "assign", id, "--operator", "kim"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if out, err := run(t, append([]string{"ticket", "escalate", id, "--content", "please"}, tt.args...)...); err != nil {
+			t.Fatalf("escalate %v: %v\n%s", tt.args, err, out)
+		}
+		var got string
+		pool.QueryRow(ctx, `SELECT organization || '/' || project_id FROM dooray_links WHERE ticket_id = $1`, i+1).Scan(&got)
+		if got != tt.want {
+			t.Errorf("escalate %v: link %s, want %s", tt.args, got, tt.want)
+		}
+	}
+	if _, err := run(t, "ticket", "create", "--service", "support", "--subject", "s", "--customer-email", "a@example.jp"); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "ticket", "assign", "4", "--operator", "kim")
+	if _, err := run(t, "ticket", "escalate", "4", "--content", "x", "--organization", "gov", "--project", "99"); err == nil ||
+		!strings.Contains(err.Error(), "does not transfer to project 99") {
+		t.Errorf("a project the service does not name: %v", err)
 	}
 }
