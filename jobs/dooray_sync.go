@@ -48,7 +48,7 @@ func (d *Dooray) SyncAll(ctx context.Context, org string) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, p := range projects {
+	for _, p := range interleaveOrganizations(projects) {
 		if org != "" && p.Organization != org {
 			continue
 		}
@@ -69,6 +69,30 @@ func (d *Dooray) SyncAll(ctx context.Context, org string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// interleaveOrganizations orders the polls one organisation after the other
+// (a project of each in turn), so that the workers taking them run polls of
+// every organisation at once, each under its own rate limit, instead of
+// queueing behind one organisation's limiter.
+func interleaveOrganizations(projects []ticket.DoorayProject) []ticket.DoorayProject {
+	var orgs []string
+	by := map[string][]ticket.DoorayProject{}
+	for _, p := range projects {
+		if _, ok := by[p.Organization]; !ok {
+			orgs = append(orgs, p.Organization)
+		}
+		by[p.Organization] = append(by[p.Organization], p)
+	}
+	out := make([]ticket.DoorayProject, 0, len(projects))
+	for i := 0; len(out) < len(projects); i++ {
+		for _, o := range orgs {
+			if i < len(by[o]) {
+				out = append(out, by[o][i])
+			}
+		}
+	}
+	return out
 }
 
 // DooraySyncStats says what one poll of a project did.
