@@ -237,7 +237,9 @@ func TestDooraySwitchedOffServiceKeepsSyncing(t *testing.T) {
 // The fan-out queues the polls of several organisations in turn, so that the
 // workers taking them use every organisation's rate limit at once.
 func TestDoorayPollsInterleaveOrganizations(t *testing.T) {
-	p := func(org, project string) ticket.DoorayProject { return ticket.DoorayProject{Organization: org, ProjectID: project} }
+	p := func(org, project string) ticket.DoorayProject {
+		return ticket.DoorayProject{Organization: org, ProjectID: project}
+	}
 	got := interleaveOrganizations([]ticket.DoorayProject{p("a", "1"), p("a", "2"), p("a", "3"), p("b", "1"), p("c", "1"), p("c", "2")})
 	want := []ticket.DoorayProject{p("a", "1"), p("b", "1"), p("c", "1"), p("a", "2"), p("c", "2"), p("a", "3")}
 	if len(got) != len(want) {
