@@ -48,18 +48,14 @@ type DoorayOrganization struct {
 	SyncInterval time.Duration
 }
 
-// DoorayConfig configures the Dooray! handlers. Store, Queue and an
-// organisation (Organizations, or Client for the single one) are required.
+// DoorayConfig configures the Dooray! handlers. Store, Queue and the
+// organisations are required (the old single `dooray:` block is the one
+// organisation ticket.DoorayDefaultOrganization).
 type DoorayConfig struct {
 	Store         *ticket.Store
 	Organizations []DoorayOrganization
-	// Client and BotMemberID make the one organisation of the old single
-	// `dooray:` block (ticket.DoorayDefaultOrganization), when Organizations
-	// is empty.
-	Client      DoorayAPI
-	BotMemberID string
-	Queue       Enqueuer // the fan-out sync queues one sync per project on it
-	Log         *slog.Logger
+	Queue         Enqueuer // the fan-out sync queues one sync per project on it
+	Log           *slog.Logger
 	// SettleDelay is how long a create whose outcome is unknown may still take
 	// effect on Dooray!'s side: the marker is looked up only after it (default 1m;
 	// keep it above the HTTP client's timeout).
@@ -133,12 +129,8 @@ func NewDooray(cfg DoorayConfig) *Dooray {
 	if cfg.Actor == "" {
 		cfg.Actor = "dooray"
 	}
-	orgs := cfg.Organizations
-	if len(orgs) == 0 && cfg.Client != nil {
-		orgs = []DoorayOrganization{{Key: ticket.DoorayDefaultOrganization, Client: cfg.Client, BotMemberID: cfg.BotMemberID}}
-	}
 	d := &Dooray{cfg: cfg, store: cfg.Store, log: cfg.Log, orgs: map[string]*doorayOrg{}}
-	for _, o := range orgs {
+	for _, o := range cfg.Organizations {
 		every := o.SyncInterval
 		if every <= 0 {
 			every = cfg.SyncInterval

@@ -95,10 +95,11 @@ func newDoorayEnv(t testing.TB, o doorayEnvOpts) *doorayEnv {
 	}
 	store := ticket.NewStore(pool, nil)
 	q := &doorayRecorder{}
-	cfg := DoorayConfig{Store: store, Client: api, Queue: q, Log: doorayDiscard(), SettleDelay: settle}
+	org := DoorayOrganization{Key: ticket.DoorayDefaultOrganization, Client: api}
 	if !o.noBot {
-		cfg.BotMemberID = fake.BotMemberID()
+		org.BotMemberID = fake.BotMemberID()
 	}
+	cfg := DoorayConfig{Store: store, Organizations: []DoorayOrganization{org}, Queue: q, Log: doorayDiscard(), SettleDelay: settle}
 	return &doorayEnv{pool: pool, store: store, fake: fake, api: api, h: NewDooray(cfg), queue: q}
 }
 
@@ -304,7 +305,8 @@ func TestDooray429StormStaysUnderTheLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2 := NewDooray(DoorayConfig{Store: e.store, Client: second, Queue: e.queue, Log: doorayDiscard(), BotMemberID: e.fake.BotMemberID()})
+	h2 := NewDooray(DoorayConfig{Store: e.store, Queue: e.queue, Log: doorayDiscard(), Organizations: []DoorayOrganization{
+		{Key: ticket.DoorayDefaultOrganization, Client: second, BotMemberID: e.fake.BotMemberID()}}})
 
 	const n = 30
 	ids, links := make([]int64, n), make([]int64, n)
