@@ -29,7 +29,7 @@ type HTTP struct {
 	Addr                 string `yaml:"addr"`
 	DashboardPasswordEnv string `yaml:"dashboard_password_env"` // /monitoring/ (user "admin")
 	APITokenEnv          string `yaml:"api_token_env"`          // /api/v1 bearer token
-	WebhookTokenEnv      string `yaml:"webhook_token_env"`      // /webhooks/dooray/{token}
+	WebhookTokenEnv      string `yaml:"webhook_token_env"`      // webhook token of the organisation "default" (or the only one)
 }
 
 type SMTP struct {
