@@ -72,3 +72,46 @@ func TestDoorayPollNoticesDeletedAndMovedTasks(t *testing.T) {
 		t.Errorf("quiet cycle over two projects: %v", got)
 	}
 }
+
+// Deleting gov's task leaves main's task of the same id alone: the count, the
+// listing and the read by id all go to the organisation of the link.
+func TestDoorayDeparturesStayInTheirOrganization(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newOrgsEnv(t, nil)
+	mainID, mainLink, err := e.escalateTo(t, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	govID, govLink, err := e.escalateTo(t, "gov", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []int64{mainLink, govLink} {
+		if err := e.h.Escalate(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := e.postOf(t, govID)
+	if post != e.postOf(t, mainID) {
+		t.Fatal("the two tasks should share an id here")
+	}
+	e.cycle(t)
+	if err := e.gov.DeletePost(e.gov.ProjectID(), post); err != nil {
+		t.Fatal(err)
+	}
+	e.cycle(t)
+	if n := doorayCount(e.eventKinds(t, govID), ticket.EventDoorayTaskDeleted); n != 1 {
+		t.Errorf("gov's ticket: %d dooray_task_deleted events", n)
+	}
+	if n := doorayCount(e.eventKinds(t, mainID), ticket.EventDoorayTaskDeleted); n != 0 {
+		t.Errorf("main's ticket: %d dooray_task_deleted events", n)
+	}
+	if err := e.fake.MovePost(e.fake.ProjectID(), post, "working"); err != nil {
+		t.Fatal(err)
+	}
+	e.cycle(t)
+	if st := e.status(t, mainID); st != ticket.StatusDoorayInProgress {
+		t.Errorf("main's ticket is %s", st)
+	}
+}
