@@ -34,6 +34,8 @@ var allowedImports = map[string][]string{
 	"internal/oauth":      {},
 	// A test helper like testenv: tests and the oauth2 authorization fake.
 	"internal/oauth/oauthtest": {"internal/testenv"},
+	// The demo is a feature (DESIGN.md): cmd gives it the worker to run.
+	"internal/demo": {"ticket", "channels/email", "dooray", "dooray/dooraytest", "internal/config", "migrations"},
 }
 
 // Tests may also use the test helpers.

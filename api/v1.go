@@ -107,6 +107,8 @@ func (v *V1) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = http.StatusNotFound, apiError{Code: "not_found", Message: err.Error()}
 	case errors.Is(err, ticket.ErrEscalationPending):
 		status, body = http.StatusConflict, apiError{Code: "escalation_pending", Message: err.Error()}
+	case errors.Is(err, ticket.ErrDoorayOff):
+		status, body = http.StatusConflict, apiError{Code: "dooray_disabled", Message: err.Error()}
 	case errors.As(err, &te):
 		status, body = http.StatusConflict, apiError{Code: "transition_refused", Message: err.Error(),
 			Details: map[string]string{"status": string(te.Status), "action": string(te.Action)}}
@@ -285,11 +287,13 @@ func (v *V1) complete(r *http.Request) (int, any, error) {
 
 func (v *V1) escalate(r *http.Request) (int, any, error) {
 	type req struct {
-		ProjectID string `json:"project_id"`
-		Content   string `json:"content"`
+		Organization string `json:"organization"`
+		ProjectID    string `json:"project_id"`
+		Content      string `json:"content"`
 	}
 	return op(r, func(ctx context.Context, id int64, q req) (ticket.Ticket, error) {
-		return v.Store.Escalate(ctx, id, ticket.Escalation{ProjectID: q.ProjectID, Content: q.Content, Actor: actorOf(ctx)})
+		return v.Store.Escalate(ctx, id, ticket.Escalation{Organization: q.Organization, ProjectID: q.ProjectID, Content: q.Content,
+			Actor: actorOf(ctx)})
 	})
 }
 

@@ -27,29 +27,42 @@ const webhookToken = "kq3-uZx_8fT2lP0w"
 
 func webhookQuiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// hookWorld is the whole path of a hint: the fake, the receiver on a real HTTP
-// server, asynq on Redis with the Dooray! handlers, and PostgreSQL.
+// hookWorld is the whole path of a hint: the fakes of two organisations
+// (default, and gov on another host, whose ids collide with default's), the
+// receiver on a real HTTP server, asynq on Redis with the Dooray! handlers,
+// and PostgreSQL.
 type hookWorld struct {
 	pool     *pgxpool.Pool
 	store    *ticket.Store
 	fake     *dooraytest.Server
+	gov      *dooraytest.Server
 	handlers *jobs.Dooray
 	insp     *asynq.Inspector
-	url      string // the receiver's URL, token included
+	url      string // the receiver's URL, token included (the default organisation's old route)
+	govURL   string // gov's: /webhooks/dooray/gov/TOKEN
 }
+
+const govWebhookToken = "gov-w3bh00k-T0k3n"
 
 func newHookWorld(t testing.TB, targetHooks bool) *hookWorld {
 	t.Helper()
 	pool := testenv.NewDatabase(t)
 	fake := dooraytest.NewServer()
 	t.Cleanup(fake.Close)
+	gov := dooraytest.NewServer(dooraytest.WithToken("gov-api-token"), dooraytest.WithOrganizationID("2000000000000000002"))
+	t.Cleanup(gov.Close)
 	if _, err := pool.Exec(context.Background(), `INSERT INTO services (key, name, address, settings)
 		VALUES ('support', 'Support', 'support@example.test', $1)`,
-		map[string]any{"dooray_to_member_ids": []string{fake.OtherMemberID()}}); err != nil {
+		map[string]any{"dooray_to_member_ids": []string{fake.OtherMemberID()},
+			"dooray_organizations": []map[string]any{{"key": "gov", "projects": []string{gov.ProjectID()}}}}); err != nil {
 		t.Fatal(err)
 	}
 	store := ticket.NewStore(pool, nil)
 	client, err := dooray.New(dooray.Config{BaseURL: fake.URL, Token: fake.Token(), HTTPClient: fake.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	govClient, err := dooray.New(dooray.Config{BaseURL: gov.URL, Token: gov.Token(), HTTPClient: gov.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +72,10 @@ func newHookWorld(t testing.TB, targetHooks bool) *hookWorld {
 	}
 	queue := asynq.NewClient(opt)
 	insp := asynq.NewInspector(opt)
-	h := jobs.NewDooray(jobs.DoorayConfig{Store: store, Client: client, Queue: queue, Log: webhookQuiet(),
-		BotMemberID: fake.BotMemberID(), SettleDelay: 200 * time.Millisecond})
+	h := jobs.NewDooray(jobs.DoorayConfig{Store: store, Queue: queue, Log: webhookQuiet(), SettleDelay: 200 * time.Millisecond,
+		Organizations: []jobs.DoorayOrganization{
+			{Key: ticket.DoorayDefaultOrganization, Client: client, BotMemberID: fake.BotMemberID()},
+			{Key: "gov", Client: govClient, BotMemberID: gov.BotMemberID()}}})
 	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 8, Queues: map[string]int{jobs.QueueDooray: 1},
 		TaskCheckInterval: 5 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
 		LogLevel: asynq.FatalLevel, RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return 50 * time.Millisecond }})
@@ -70,19 +85,28 @@ func newHookWorld(t testing.TB, targetHooks bool) *hookWorld {
 		t.Fatal(err)
 	}
 	hmux := http.NewServeMux()
-	(&api.Webhook{Token: webhookToken, Links: store, Syncs: jobs.DoorayHints{Queue: queue},
-		BotMemberID: fake.BotMemberID(), Log: webhookQuiet()}).Mount(hmux)
+	(&api.Webhook{Organizations: map[string]api.WebhookOrganization{
+		ticket.DoorayDefaultOrganization: {Token: webhookToken, BotMemberID: fake.BotMemberID()},
+		"gov":                            {Token: govWebhookToken, BotMemberID: gov.BotMemberID()}},
+		Links: store, Syncs: jobs.DoorayHints{Queue: queue}, Log: webhookQuiet()}).Mount(hmux)
 	ts := httptest.NewServer(hmux)
 	t.Cleanup(func() { ts.Close(); srv.Shutdown(); queue.Close(); insp.Close() })
-	w := &hookWorld{pool: pool, store: store, fake: fake, handlers: h, insp: insp, url: ts.URL + "/webhooks/dooray/" + webhookToken}
+	w := &hookWorld{pool: pool, store: store, fake: fake, gov: gov, handlers: h, insp: insp,
+		url: ts.URL + "/webhooks/dooray/" + webhookToken, govURL: ts.URL + "/webhooks/dooray/gov/" + govWebhookToken}
 	if targetHooks {
 		fake.HookTarget(w.url)
+		gov.HookTarget(w.govURL)
 	}
 	return w
 }
 
 // transferred makes an escalated ticket and its task; it returns both.
 func (w *hookWorld) transferred(t testing.TB) (int64, string) {
+	return w.transferredTo(t, "", w.fake.ProjectID())
+}
+
+// transferredTo is transferred into organisation org ("" the default).
+func (w *hookWorld) transferredTo(t testing.TB, org, project string) (int64, string) {
 	t.Helper()
 	ctx := context.Background()
 	tk, err := w.store.Create(ctx, ticket.NewTicket{Service: "support", Subject: "VPN drops", CustomerEmail: "c@example.jp", Body: "help"})
@@ -92,7 +116,7 @@ func (w *hookWorld) transferred(t testing.TB) (int64, string) {
 	if _, err := w.store.Assign(ctx, tk.ID, ticket.Assignment{Operator: "lee"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.store.Escalate(ctx, tk.ID, ticket.Escalation{ProjectID: w.fake.ProjectID(), Content: "VPN gateway", Actor: "lee"}); err != nil {
+	if _, err := w.store.Escalate(ctx, tk.ID, ticket.Escalation{Organization: org, ProjectID: project, Content: "VPN gateway", Actor: "lee"}); err != nil {
 		t.Fatal(err)
 	}
 	var link int64
@@ -171,25 +195,33 @@ func webhookPost(t testing.TB, url, body string) int {
 }
 
 // webhookSyncCounter records the hints the receiver queues.
-type webhookSyncCounter struct{ n atomic.Int32 }
+type webhookSyncCounter struct{ n, noOrg atomic.Int32 }
 
-func (c *webhookSyncCounter) EnqueuePostSync(context.Context, string, string) error {
+func (c *webhookSyncCounter) EnqueuePostSync(_ context.Context, org, _, _ string) error {
+	if org == "" {
+		c.noOrg.Add(1)
+	}
 	c.n.Add(1)
 	return nil
 }
 
-type webhookLinks map[string]bool
+type webhookLinks map[string]bool // "org/post"
 
-func (l webhookLinks) DoorayPostLinked(_ context.Context, postID string) (bool, error) {
-	return l[postID], nil
+func (l webhookLinks) DoorayPostLinked(_ context.Context, org, postID string) (bool, error) {
+	return l[org+"/"+postID], nil
 }
 
 func TestWebhookRequests(t *testing.T) {
 	t.Parallel()
 	syncs := &webhookSyncCounter{}
 	mux := http.NewServeMux()
-	(&api.Webhook{Token: webhookToken, Links: webhookLinks{"4100000000000000007": true}, Syncs: syncs, BotMemberID: "4100000000000000099"}).Mount(mux)
-	off := &api.Webhook{Links: webhookLinks{}, Syncs: syncs} // no token configured
+	const govToken = "gov-Zp9_2mQx7Lw4"
+	(&api.Webhook{Organizations: map[string]api.WebhookOrganization{
+		ticket.DoorayDefaultOrganization: {Token: webhookToken, BotMemberID: "4100000000000000099"},
+		"gov":                            {Token: govToken},
+		"nohook":                         {}, // no token configured
+	}, Links: webhookLinks{"default/4100000000000000007": true, "gov/4100000000000000017": true}, Syncs: syncs}).Mount(mux)
+	off := &api.Webhook{Links: webhookLinks{}, Syncs: syncs} // no organisation configured
 	mux.Handle("POST /off/{token}", off)
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
@@ -212,6 +244,14 @@ func TestWebhookRequests(t *testing.T) {
 			`{"hookEventType":"postCommentCreated","hookVersion":2,"post":{"id":4100000000000000007},"project":{"id":"1"}}`, 202, 1},
 		{"our own change", "/webhooks/dooray/" + webhookToken, strings.Replace(linked, `"version":2,`,
 			`"version":2,"requestOrigin":{"type":"open-api"},"source":{"type":"member","member":{"id":"4100000000000000099"}},`, 1), 200, 0},
+		// Each organisation has its URL and its own token.
+		{"default organisation by name", "/webhooks/dooray/default/" + webhookToken, linked, 202, 1},
+		{"another organisation's token", "/webhooks/dooray/gov/" + webhookToken, linked, 401, 0},
+		{"default URL, gov token", "/webhooks/dooray/" + govToken, linked, 401, 0},
+		{"unknown organisation", "/webhooks/dooray/nosuch/" + webhookToken, linked, 401, 0},
+		{"organisation without a token", "/webhooks/dooray/nohook/anything", linked, 401, 0},
+		{"gov: the default organisation's task id is not gov's", "/webhooks/dooray/gov/" + govToken, linked, 200, 0},
+		{"gov: its own task", "/webhooks/dooray/gov/" + govToken, strings.ReplaceAll(linked, "4100000000000000007", "4100000000000000017"), 202, 1},
 	}
 	for _, tt := range tests {
 		before := syncs.n.Load()
@@ -221,6 +261,9 @@ func TestWebhookRequests(t *testing.T) {
 		if got := syncs.n.Load() - before; got != tt.queued {
 			t.Errorf("%s: %d syncs queued, want %d", tt.name, got, tt.queued)
 		}
+	}
+	if n := syncs.noOrg.Load(); n != 0 {
+		t.Errorf("%d syncs queued without their organisation", n)
 	}
 	resp, err := http.Get(ts.URL + "/webhooks/dooray/" + webhookToken)
 	if err != nil {
@@ -322,5 +365,40 @@ func TestWebhookDuplicateAndOutOfOrderDelivery(t *testing.T) {
 	k := w.kinds(t, id)
 	if k["dooray_working"] != 1 || k["dooray_closed"] != 1 || k[ticket.EventDoorayWorkflow] != 0 {
 		t.Errorf("events %v", k)
+	}
+}
+
+// Two organisations, one task id: each organisation's hooks reach its own URL
+// with its own token, and the sync they queue reads the task through that
+// organisation's client, so a move in gov moves gov's ticket only.
+func TestWebhookTwoOrganizations(t *testing.T) {
+	t.Parallel()
+	w := newHookWorld(t, true)
+	mainID, mainPost := w.transferred(t)
+	govID, govPost := w.transferredTo(t, "gov", w.gov.ProjectID())
+	if mainPost != govPost {
+		t.Fatalf("the organisations' first tasks should share an id here: %s, %s", mainPost, govPost)
+	}
+	if err := w.gov.MovePost(w.gov.ProjectID(), govPost, "working"); err != nil {
+		t.Fatal(err)
+	}
+	w.settled(t, "gov working", func() bool { return w.status(t, govID) == ticket.StatusDoorayInProgress })
+	if st := w.status(t, mainID); st != ticket.StatusDoorayTransferred {
+		t.Errorf("main's ticket moved with gov's task: %s", st)
+	}
+	if _, err := w.fake.AddComment(w.fake.ProjectID(), mainPost, "main only"); err != nil {
+		t.Fatal(err)
+	}
+	w.settled(t, "main comment", func() bool { return strings.Contains(w.conversation(t, mainID), "dooray_in:main only") })
+	if c := w.conversation(t, govID); strings.Contains(c, "main only") {
+		t.Errorf("gov's ticket got main's comment: %s", c)
+	}
+	for _, d := range w.gov.Deliveries() {
+		if d.URL != w.govURL {
+			t.Errorf("gov hook to %s", d.URL)
+		}
+	}
+	if n := w.gov.Requests()[dooraytest.RoutePost]; n == 0 {
+		t.Error("gov's task was not read through gov's client")
 	}
 }

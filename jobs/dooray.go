@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,15 +35,27 @@ type Enqueuer interface {
 	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
-// DoorayConfig configures the Dooray! handlers. Store, Client and Queue are required.
-type DoorayConfig struct {
-	Store  *ticket.Store
+// DoorayOrganization is one Dooray! organisation: its client (host, token,
+// rate limiter) and the member its token belongs to.
+type DoorayOrganization struct {
+	Key    string // dooray.organizations[].key; links record it
 	Client DoorayAPI
-	Queue  Enqueuer // the fan-out sync queues one sync per project on it
-	Log    *slog.Logger
-	// BotMemberID is the member of the API token (dooray.bot_member_id); asked
-	// of the API once when empty. Its comments are ours and never come back in.
+	// BotMemberID is the member of the API token; asked of the API once when
+	// empty. Its comments are ours and never come back in.
 	BotMemberID string
+	// SyncInterval is its scheduler's interval; its per-project polls are
+	// unique for that long (default DoorayConfig.SyncInterval).
+	SyncInterval time.Duration
+}
+
+// DoorayConfig configures the Dooray! handlers. Store, Queue and the
+// organisations are required (the old single `dooray:` block is the one
+// organisation ticket.DoorayDefaultOrganization).
+type DoorayConfig struct {
+	Store         *ticket.Store
+	Organizations []DoorayOrganization
+	Queue         Enqueuer // the fan-out sync queues one sync per project on it
+	Log           *slog.Logger
 	// SettleDelay is how long a create whose outcome is unknown may still take
 	// effect on Dooray!'s side: the marker is looked up only after it (default 1m;
 	// keep it above the HTTP client's timeout).
@@ -59,17 +73,40 @@ type DoorayConfig struct {
 	Actor string
 }
 
-// Dooray handles dooray:escalate, dooray:comment and dooray:sync.
+// Dooray handles dooray:escalate, dooray:comment and dooray:sync, each with
+// the client of the organisation its link records.
 type Dooray struct {
 	cfg   DoorayConfig
 	store *ticket.Store
-	api   DoorayAPI
 	log   *slog.Logger
+	orgs  map[string]*doorayOrg
+}
+
+// doorayOrg is one organisation's client and what is learnt of it once.
+type doorayOrg struct {
+	key   string
+	api   DoorayAPI
+	every time.Duration
 
 	mu        sync.Mutex
 	bot       dooray.ID
 	workflows map[dooray.ID]map[dooray.ID]dooray.WorkflowClass // project → workflow → class
 	names     map[dooray.ID]string                             // member → name, for the history
+}
+
+// ErrDoorayOrganization is wrapped when a link names an organisation that is
+// not configured (any more): nothing can reach its tasks.
+var ErrDoorayOrganization = errors.New("Dooray! organisation not configured")
+
+// org returns the organisation of key ("" is the default one).
+func (d *Dooray) org(key string) (*doorayOrg, error) {
+	if key == "" {
+		key = ticket.DoorayDefaultOrganization
+	}
+	if o, ok := d.orgs[key]; ok {
+		return o, nil
+	}
+	return nil, fmt.Errorf("%q: %w", key, ErrDoorayOrganization)
 }
 
 // NewDooray returns the Dooray! handlers with cfg's defaults filled in.
@@ -92,8 +129,16 @@ func NewDooray(cfg DoorayConfig) *Dooray {
 	if cfg.Actor == "" {
 		cfg.Actor = "dooray"
 	}
-	return &Dooray{cfg: cfg, store: cfg.Store, api: cfg.Client, log: cfg.Log, bot: dooray.ID(cfg.BotMemberID),
-		workflows: map[dooray.ID]map[dooray.ID]dooray.WorkflowClass{}}
+	d := &Dooray{cfg: cfg, store: cfg.Store, log: cfg.Log, orgs: map[string]*doorayOrg{}}
+	for _, o := range cfg.Organizations {
+		every := o.SyncInterval
+		if every <= 0 {
+			every = cfg.SyncInterval
+		}
+		d.orgs[o.Key] = &doorayOrg{key: o.Key, api: o.Client, bot: dooray.ID(o.BotMemberID), every: every,
+			workflows: map[dooray.ID]map[dooray.ID]dooray.WorkflowClass{}, names: map[dooray.ID]string{}}
+	}
+	return d
 }
 
 // Register adds the three handlers to mux.
@@ -103,25 +148,43 @@ func (d *Dooray) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeDooraySync, d.handleSync)
 }
 
-// DooraySyncPayload is the payload of dooray:sync: {} polls every project with
-// followed tasks, {project_id} polls one project, {project_id, post_id} syncs
-// one task (a webhook's hint).
+// DooraySyncPayload is the payload of dooray:sync, in an organisation (""
+// is the default one): {organization} polls every project of it with followed
+// tasks, {organization, project_id} polls one project, {organization,
+// project_id, post_id} syncs one task (a webhook's hint). {} polls every
+// project of every organisation.
 type DooraySyncPayload struct {
-	ProjectID string `json:"project_id,omitempty"`
-	PostID    string `json:"post_id,omitempty"`
+	Organization string `json:"organization,omitempty"`
+	ProjectID    string `json:"project_id,omitempty"`
+	PostID       string `json:"post_id,omitempty"`
 }
 
-// NewDooraySyncAllTask is the scheduler's task: a poll of every project, unique
-// for one interval so that a slow round never piles up.
-func NewDooraySyncAllTask(interval time.Duration) (*asynq.Task, []asynq.Option) {
-	return asynq.NewTask(TypeDooraySync, []byte("{}")), []asynq.Option{
+// NewDooraySyncAllTask is the scheduler's task for one organisation: a poll of
+// its projects, unique for one interval so that a slow round never piles up.
+func NewDooraySyncAllTask(org string, interval time.Duration) (*asynq.Task, []asynq.Option) {
+	b, _ := json.Marshal(DooraySyncPayload{Organization: org})
+	return asynq.NewTask(TypeDooraySync, b), []asynq.Option{
 		asynq.Queue(QueueDooray), asynq.Unique(max(interval, time.Second)), asynq.MaxRetry(0),
 	}
 }
 
+// DooraySchedule is the periodic poll of each organisation, at its own
+// interval (organisation key → interval).
+func DooraySchedule(every map[string]time.Duration) []Periodic {
+	var out []Periodic
+	for _, org := range slices.Sorted(maps.Keys(every)) {
+		if every[org] <= 0 {
+			continue
+		}
+		task, opts := NewDooraySyncAllTask(org, every[org])
+		out = append(out, Periodic{Every: every[org], Task: task, Opts: opts})
+	}
+	return out
+}
+
 // NewDooraySyncProjectTask polls one project; one at a time per project.
-func NewDooraySyncProjectTask(projectID string, interval time.Duration) (*asynq.Task, []asynq.Option) {
-	b, _ := json.Marshal(DooraySyncPayload{ProjectID: projectID})
+func NewDooraySyncProjectTask(org, projectID string, interval time.Duration) (*asynq.Task, []asynq.Option) {
+	b, _ := json.Marshal(DooraySyncPayload{Organization: org, ProjectID: projectID})
 	return asynq.NewTask(TypeDooraySync, b), []asynq.Option{
 		asynq.Queue(QueueDooray), asynq.Unique(max(interval, time.Second)), asynq.MaxRetry(3),
 		asynq.Timeout(10 * time.Minute),
@@ -137,11 +200,14 @@ const syncBucket = time.Second
 // the start of the next second, which reads the task after it. A storm of
 // webhooks thus makes at most three tasks a second per task, and every hint is
 // followed by a read that starts after it.
-func EnqueueDooraySyncPost(ctx context.Context, q Enqueuer, projectID, postID string) error {
+func EnqueueDooraySyncPost(ctx context.Context, q Enqueuer, org, projectID, postID string) error {
 	if postID == "" {
 		return errors.New("dooray sync: empty post id")
 	}
-	payload, _ := json.Marshal(DooraySyncPayload{ProjectID: projectID, PostID: postID})
+	if org == "" {
+		org = ticket.DoorayDefaultOrganization
+	}
+	payload, _ := json.Marshal(DooraySyncPayload{Organization: org, ProjectID: projectID, PostID: postID})
 	bucket := time.Now().Truncate(syncBucket)
 	slots := []struct {
 		at   time.Time
@@ -149,7 +215,7 @@ func EnqueueDooraySyncPost(ctx context.Context, q Enqueuer, projectID, postID st
 	}{{bucket, "a"}, {bucket, "b"}, {bucket.Add(syncBucket), "a"}}
 	for i, s := range slots {
 		opts := []asynq.Option{asynq.Queue(QueueDooray), asynq.MaxRetry(8),
-			asynq.TaskID(fmt.Sprintf("dooray:sync:post:%s:%d:%s", postID, s.at.Unix(), s.slot))}
+			asynq.TaskID(fmt.Sprintf("dooray:sync:post:%s:%s:%d:%s", org, postID, s.at.Unix(), s.slot))}
 		if i == len(slots)-1 {
 			opts = append(opts, asynq.ProcessAt(s.at))
 		}
@@ -169,26 +235,26 @@ func EnqueueDooraySyncPost(ctx context.Context, q Enqueuer, projectID, postID st
 // DoorayHints queues syncs of single tasks: what the webhook receiver needs.
 type DoorayHints struct{ Queue Enqueuer }
 
-// EnqueuePostSync queues a deduplicated sync of one task.
-func (h DoorayHints) EnqueuePostSync(ctx context.Context, projectID, postID string) error {
-	return EnqueueDooraySyncPost(ctx, h.Queue, projectID, postID)
+// EnqueuePostSync queues a deduplicated sync of one task of organisation org.
+func (h DoorayHints) EnqueuePostSync(ctx context.Context, org, projectID, postID string) error {
+	return EnqueueDooraySyncPost(ctx, h.Queue, org, projectID, postID)
 }
 
 // botID returns the token's member, asking the API once.
-func (d *Dooray) botID(ctx context.Context) (dooray.ID, error) {
-	d.mu.Lock()
-	bot := d.bot
-	d.mu.Unlock()
+func (o *doorayOrg) botID(ctx context.Context) (dooray.ID, error) {
+	o.mu.Lock()
+	bot := o.bot
+	o.mu.Unlock()
 	if bot != "" {
 		return bot, nil
 	}
-	me, err := d.api.Me(ctx)
+	me, err := o.api.Me(ctx)
 	if err != nil {
 		return "", err
 	}
-	d.mu.Lock()
-	d.bot = me.ID
-	d.mu.Unlock()
+	o.mu.Lock()
+	o.bot = me.ID
+	o.mu.Unlock()
 	return me.ID, nil
 }
 
@@ -199,7 +265,8 @@ func permanent(err error) bool {
 	switch {
 	case errors.As(err, &ae):
 		return !ae.Retryable && !ae.Ambiguous
-	case errors.As(err, &ie), errors.Is(err, ticket.ErrNotFound), errors.Is(err, ErrDoorayCommentRefused):
+	case errors.As(err, &ie), errors.Is(err, ticket.ErrNotFound), errors.Is(err, ErrDoorayCommentRefused),
+		errors.Is(err, ErrDoorayOrganization):
 		return true
 	}
 	return false
@@ -252,7 +319,14 @@ func (d *Dooray) handleEscalate(ctx context.Context, t *asynq.Task) error {
 // up for good (a wrong project, retries exhausted), the link stops waiting, so
 // the ticket can be escalated again.
 func (d *Dooray) Escalate(ctx context.Context, linkID int64) error {
-	err := d.escalate(ctx, linkID)
+	// One run at a time per link, across the find and the create (a lease):
+	// two live runs would both find nothing and both create.
+	lk, err := d.store.LeaseDoorayEscalation(ctx, linkID)
+	if err != nil {
+		return fmt.Errorf("dooray escalate: %w", err) // busy elsewhere or no database: try later
+	}
+	defer lk.Release()
+	err = d.escalate(ctx, linkID)
 	retried, okR := asynq.GetRetryCount(ctx)
 	maxRetry, okM := asynq.GetMaxRetry(ctx)
 	if err != nil && (errors.Is(err, asynq.SkipRetry) || okR && okM && retried >= maxRetry) {
@@ -268,7 +342,11 @@ func (d *Dooray) escalate(ctx context.Context, linkID int64) error {
 	if err != nil {
 		return d.fail(ctx, 0, "dooray escalate", err, nil)
 	}
-	log := d.log.With("ticket_id", e.TicketID, "dooray_link_id", linkID, "project_id", e.ProjectID)
+	log := d.log.With("ticket_id", e.TicketID, "dooray_link_id", linkID, "organization", e.Organization, "project_id", e.ProjectID)
+	org, err := d.org(e.Organization)
+	if err != nil {
+		return d.fail(ctx, e.TicketID, "dooray escalate", err, map[string]any{"dooray_link_id": linkID})
+	}
 	if e.PostID != "" {
 		_, err := d.store.DoorayTaskCreated(ctx, linkID, ticket.DoorayTask{PostID: e.PostID}, d.cfg.Actor)
 		return err
@@ -289,7 +367,7 @@ func (d *Dooray) escalate(ctx context.Context, linkID int64) error {
 		if err := d.settle(ctx, e.UncertainAt); err != nil {
 			return err
 		}
-		found, err := d.findTask(ctx, e)
+		found, err := d.findTask(ctx, org, e)
 		if err != nil {
 			return d.fail(ctx, e.TicketID, "dooray escalate: looking up "+ticket.Marker(e.TicketID), err,
 				map[string]any{"dooray_link_id": linkID})
@@ -307,11 +385,11 @@ func (d *Dooray) escalate(ctx context.Context, linkID int64) error {
 		if creates >= maxCreates {
 			return fmt.Errorf("dooray escalate: link %d: %d creates with unknown outcome and no task found yet", linkID, creates)
 		}
-		id, err := d.api.CreatePost(ctx, project, d.newPost(e))
+		id, err := org.api.CreatePost(ctx, project, d.newPost(e))
 		switch {
 		case err == nil:
 			log.InfoContext(ctx, "dooray task created", "dooray_post_id", id)
-			post, gerr := d.api.GetPost(ctx, project, id)
+			post, gerr := org.api.GetPost(ctx, project, id)
 			if gerr != nil {
 				post = dooray.Post{ID: id} // the number is a nicety; the id is what counts
 			}
@@ -331,27 +409,69 @@ func (d *Dooray) escalate(ctx context.Context, linkID int64) error {
 	}
 }
 
+// recordTask links the task to the escalation. A task another escalation
+// links already (a unique constraint says so) is a permanent failure, recorded
+// on the ticket: retrying cannot make it this escalation's.
 func (d *Dooray) recordTask(ctx context.Context, e ticket.DoorayEscalation, p dooray.Post) error {
 	_, err := d.store.DoorayTaskCreated(ctx, e.LinkID,
 		ticket.DoorayTask{PostID: string(p.ID), Number: p.Number, TaskNumber: p.TaskNumber}, d.cfg.Actor)
-	return err
+	if err != nil {
+		return d.fail(ctx, e.TicketID, "dooray escalate: record task "+string(p.ID), err,
+			map[string]any{"dooray_link_id": e.LinkID, "post_id": string(p.ID)})
+	}
+	return nil
+}
+
+// taskSubject is the subject of an escalation's task: the ticket's marker,
+// then its subject. ownTask recognises it.
+func taskSubject(ticketID int64, subject string) string {
+	return ticket.Marker(ticketID) + " " + subject
+}
+
+// ownTask reports whether p is the task this worker made for ticketID: made by
+// our bot member, with the ticket's exact marker where taskSubject puts it. A
+// customer subject that merely carries a marker ("[CT-9] Re: [CT-7] …") names
+// ticket 9's task, never ticket 7's.
+func ownTask(p dooray.Post, ticketID int64, bot dooray.ID) bool {
+	if p.Users.From == nil || p.Users.From.MemberID() != bot || bot == "" {
+		return false
+	}
+	marker := ticket.Marker(ticketID)
+	return p.Subject == marker || strings.HasPrefix(p.Subject, marker+" ")
 }
 
 // findTask looks for the escalation's task by the marker in its subject, among
-// tasks the bot made that no earlier escalation of the ticket owns.
-func (d *Dooray) findTask(ctx context.Context, e ticket.DoorayEscalation) (*dooray.Post, error) {
+// tasks our bot made that no other escalation links.
+func (d *Dooray) findTask(ctx context.Context, org *doorayOrg, e ticket.DoorayEscalation) (*dooray.Post, error) {
 	marker := ticket.Marker(e.TicketID)
-	f := dooray.PostFilter{Subjects: strings.Trim(marker, "[]"), Order: dooray.OrderCreatedDesc, Size: dooray.MaxPageSize}
-	if bot, err := d.botID(ctx); err == nil {
-		f.FromMemberIDs = []dooray.ID{bot}
+	bot, err := org.botID(ctx)
+	if err != nil {
+		return nil, err
 	}
+	f := dooray.PostFilter{Subjects: strings.Trim(marker, "[]"), Order: dooray.OrderCreatedDesc, Size: dooray.MaxPageSize,
+		FromMemberIDs: []dooray.ID{bot}}
 	match := func(f dooray.PostFilter) (*dooray.Post, error) {
-		page, err := d.api.ListPosts(ctx, dooray.ID(e.ProjectID), f)
+		page, err := org.api.ListPosts(ctx, dooray.ID(e.ProjectID), f)
 		if err != nil {
 			return nil, err
 		}
+		var candidates []dooray.Post
+		var ids []string
 		for _, p := range page.Items {
-			if strings.Contains(p.Subject, marker) && !contains(e.OtherPostIDs, string(p.ID)) {
+			if ownTask(p, e.TicketID, bot) && !contains(e.OtherPostIDs, string(p.ID)) {
+				candidates = append(candidates, p)
+				ids = append(ids, string(p.ID))
+			}
+		}
+		if len(candidates) == 0 {
+			return nil, nil
+		}
+		linked, err := d.store.DoorayLinksByPost(ctx, org.key, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range candidates {
+			if l, ok := linked[string(p.ID)]; !ok || l.ID == e.LinkID {
 				return &p, nil
 			}
 		}
@@ -381,7 +501,7 @@ func contains(list []string, s string) bool {
 // the ticket's priority, the service's assignees.
 func (d *Dooray) newPost(e ticket.DoorayEscalation) dooray.NewPost {
 	p := dooray.NewPost{
-		Subject:  ticket.Marker(e.TicketID) + " " + e.Subject,
+		Subject:  taskSubject(e.TicketID, e.Subject),
 		Body:     &dooray.Body{MimeType: dooray.Markdown, Content: e.Content},
 		Priority: DoorayPriority(e.Priority),
 	}
@@ -423,6 +543,11 @@ var ErrDoorayCommentRefused = errors.New("comments go to Dooray! only while the 
 // an unknown outcome (or when the job is a retry) it looks for the comment
 // before posting again.
 func (d *Dooray) Comment(ctx context.Context, messageID int64) error {
+	lk, err := d.store.LeaseDoorayComment(ctx, messageID)
+	if err != nil {
+		return fmt.Errorf("dooray comment: %w", err) // busy elsewhere or no database: try later
+	}
+	defer lk.Release()
 	o, err := d.store.DoorayOutgoing(ctx, messageID)
 	if err != nil {
 		return d.fail(ctx, 0, "dooray comment", err, nil)
@@ -440,6 +565,10 @@ func (d *Dooray) Comment(ctx context.Context, messageID int64) error {
 			&ticket.InputError{Msg: fmt.Sprintf("ticket %d has no Dooray! task", o.TicketID)}, data)
 	}
 	project, post := dooray.ID(o.ProjectID), dooray.ID(o.PostID)
+	org, err := d.org(o.Organization)
+	if err != nil {
+		return d.fail(ctx, o.TicketID, "dooray comment", err, data)
+	}
 	retried, _ := asynq.GetRetryCount(ctx)
 	look := o.UncertainAt != nil || retried > 0
 	for creates := 0; ; creates++ {
@@ -447,7 +576,7 @@ func (d *Dooray) Comment(ctx context.Context, messageID int64) error {
 			if err := d.settle(ctx, o.UncertainAt); err != nil {
 				return err
 			}
-			id, err := d.findComment(ctx, o)
+			id, err := d.findComment(ctx, org, o)
 			if err != nil {
 				return d.fail(ctx, o.TicketID, "dooray comment: looking it up", err, data)
 			}
@@ -458,7 +587,7 @@ func (d *Dooray) Comment(ctx context.Context, messageID int64) error {
 		if creates >= maxCreates {
 			return fmt.Errorf("dooray comment: message %d: %d posts with unknown outcome and no comment found yet", messageID, creates)
 		}
-		id, err := d.api.CreateLog(ctx, project, post, dooray.NewLog{Body: dooray.Body{MimeType: dooray.Markdown, Content: o.Body}})
+		id, err := org.api.CreateLog(ctx, project, post, dooray.NewLog{Body: dooray.Body{MimeType: dooray.Markdown, Content: o.Body}})
 		switch {
 		case err == nil:
 			d.log.InfoContext(ctx, "dooray comment posted", "ticket_id", o.TicketID, "message_id", messageID, "dooray_post_id", post)
@@ -478,14 +607,14 @@ func (d *Dooray) Comment(ctx context.Context, messageID int64) error {
 
 // findComment looks for our comment among the task's newest logs: by the bot,
 // with our text, not yet owned by another message of the ticket.
-func (d *Dooray) findComment(ctx context.Context, o ticket.DoorayOutgoing) (dooray.ID, error) {
-	bot, err := d.botID(ctx)
+func (d *Dooray) findComment(ctx context.Context, org *doorayOrg, o ticket.DoorayOutgoing) (dooray.ID, error) {
+	bot, err := org.botID(ctx)
 	if err != nil {
 		return "", err
 	}
 	want := strings.TrimSpace(o.Body)
 	pages := 0
-	for l, err := range d.logs(ctx, dooray.ID(o.ProjectID), dooray.ID(o.PostID)) {
+	for l, err := range org.logs(ctx, dooray.ID(o.ProjectID), dooray.ID(o.PostID)) {
 		if err != nil {
 			return "", err
 		}

@@ -31,11 +31,16 @@ type doorayBulk struct {
 // bulkLinks writes the tickets, messages and links with a few SQL statements
 // and adds the tasks to the fake directly.
 func (e *doorayEnv) bulkLinks(t testing.TB, clock *doorayClock, projects, n int) doorayBulk {
+	return e.bulkLinksIn(t, clock, e.fake, ticket.DoorayDefaultOrganization, projects, n)
+}
+
+// bulkLinksIn is bulkLinks in organisation org, whose fake is fake.
+func (e *doorayEnv) bulkLinksIn(t testing.TB, clock *doorayClock, fake *dooraytest.Server, org string, projects, n int) doorayBulk {
 	t.Helper()
 	ctx := context.Background()
-	b := doorayBulk{projects: []string{e.fake.ProjectID()}}
+	b := doorayBulk{projects: []string{fake.ProjectID()}}
 	for i := 1; i < projects; i++ {
-		b.projects = append(b.projects, e.fake.AddProject(fmt.Sprintf("p%02d", i)))
+		b.projects = append(b.projects, fake.AddProject(fmt.Sprintf("p%02d", i)))
 	}
 	rows, err := e.pool.Query(ctx, `INSERT INTO tickets (service_key, subject, status, channel, assignee)
 		SELECT 'support', 'bulk ' || g, 'dooray_transferred', 'created', 'kim' FROM generate_series(1, $1) g RETURNING id`, n)
@@ -64,7 +69,7 @@ func (e *doorayEnv) bulkLinks(t testing.TB, clock *doorayClock, projects, n int)
 	msgIDs := make([]int64, n)
 	for i, id := range b.tickets {
 		p := b.projects[i%len(b.projects)]
-		post, err := e.fake.AddPost(p, dooraytest.Seed{Subject: ticket.Marker(id) + " bulk", To: []string{e.fake.OtherMemberID()}})
+		post, err := fake.AddPost(p, dooraytest.Seed{Subject: ticket.Marker(id) + " bulk", To: []string{fake.OtherMemberID()}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,14 +79,15 @@ func (e *doorayEnv) bulkLinks(t testing.TB, clock *doorayClock, projects, n int)
 	}
 	clock.set(0)
 	synced := time.Now().Add(-time.Hour)
-	if _, err := e.pool.Exec(ctx, `INSERT INTO dooray_links (ticket_id, escalation_message_id, project_id, post_id, workflow_class, created_at, updated_at)
-		SELECT t, m, p, po, 'registered', $5::timestamptz - interval '1 hour', $5
+	if _, err := e.pool.Exec(ctx, `INSERT INTO dooray_links (ticket_id, escalation_message_id, organization, project_id, post_id,
+			workflow_class, created_at, updated_at)
+		SELECT t, m, $6, p, po, 'registered', $5::timestamptz - interval '1 hour', $5
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS u(t, m, p, po)`,
-		b.tickets, msgIDs, b.project, b.posts, synced); err != nil {
+		b.tickets, msgIDs, b.project, b.posts, synced, org); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range b.projects {
-		if err := e.store.SetDooraySyncCursor(ctx, p, synced); err != nil {
+		if err := e.store.SetDooraySyncCursor(ctx, org, p, synced); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,7 +100,7 @@ func (e *doorayEnv) cycle(t testing.TB) map[string]int {
 	t.Helper()
 	ctx := context.Background()
 	before := e.fake.Requests()
-	task, _ := NewDooraySyncAllTask(time.Minute)
+	task, _ := NewDooraySyncAllTask("", time.Minute) // every organisation
 	if err := e.h.handleSync(ctx, task); err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +147,9 @@ func TestDoorayPollCostFollowsChangesNotLinks(t *testing.T) {
 	got := e.cycle(t)
 	took := time.Since(start)
 	t.Logf("cycle: %v in %v", got, took)
-	if got[dooraytest.RouteListPosts] != 20 || got[dooraytest.RouteListLogs] != 50 || got[dooraytest.RouteMember] != 1 || sum(got) != 71 {
-		t.Errorf("requests %v, want 20 lists (one per project), 50 log reads (one per change) and the commenter's name once", got)
+	if got[dooraytest.RouteListPosts] != 40 || got[dooraytest.RouteListLogs] != 50 || got[dooraytest.RouteMember] != 1 || sum(got) != 91 {
+		t.Errorf("requests %v, want 40 lists (per project the changes and the departure count), 50 log reads (one per change) "+
+			"and the commenter's name once", got)
 	}
 	for _, i := range moved {
 		if st := e.status(t, b.tickets[i]); st != ticket.StatusDoorayInProgress {
@@ -154,8 +161,9 @@ func TestDoorayPollCostFollowsChangesNotLinks(t *testing.T) {
 			t.Errorf("ticket %d: %q", b.tickets[i], c)
 		}
 	}
-	// A quiet cycle costs one list per project: the overlap's changes are skipped.
-	if got := e.cycle(t); sum(got) != 20 {
+	// A quiet cycle costs two lists per project (the changes, the count): the
+	// overlap's changes are skipped.
+	if got := e.cycle(t); sum(got) != 40 {
 		t.Errorf("quiet cycle: %v", got)
 	}
 }

@@ -19,21 +19,27 @@ func (d *Dooray) handleSync(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t.Payload(), &p); err != nil {
 		return err
 	}
+	org := p.Organization
+	if org == "" && (p.ProjectID != "" || p.PostID != "") {
+		org = ticket.DoorayDefaultOrganization // a task queued before organisations
+	}
 	switch {
 	case p.PostID != "":
-		return d.SyncPost(ctx, p.ProjectID, p.PostID)
+		return d.SyncPost(ctx, org, p.ProjectID, p.PostID)
 	case p.ProjectID != "":
-		_, err := d.SyncProject(ctx, p.ProjectID)
+		_, err := d.SyncProject(ctx, org, p.ProjectID)
 		return err
 	default:
-		_, err := d.SyncAll(ctx)
+		_, err := d.SyncAll(ctx, org)
 		return err
 	}
 }
 
-// SyncAll queues a poll of every project with followed tasks and returns how
-// many it queued (a project whose poll is still queued or running is skipped).
-func (d *Dooray) SyncAll(ctx context.Context) (int, error) {
+// SyncAll queues a poll of every project of organisation org ("": of every
+// organisation) with followed tasks and returns how many it queued (a project
+// whose poll is still queued or running is skipped). Projects of an
+// organisation no longer configured are left alone.
+func (d *Dooray) SyncAll(ctx context.Context, org string) (int, error) {
 	if d.cfg.Queue == nil {
 		return 0, errors.New("dooray sync: no queue configured for the per-project polls")
 	}
@@ -42,9 +48,18 @@ func (d *Dooray) SyncAll(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, p := range projects {
-		task, opts := NewDooraySyncProjectTask(p, d.cfg.SyncInterval)
-		_, err := d.cfg.Queue.EnqueueContext(ctx, task, opts...)
+	for _, p := range interleaveOrganizations(projects) {
+		if org != "" && p.Organization != org {
+			continue
+		}
+		o, err := d.org(p.Organization)
+		if err != nil {
+			d.log.WarnContext(ctx, "dooray sync: followed tasks in an organisation not configured", "organization", p.Organization,
+				"project_id", p.ProjectID)
+			continue
+		}
+		task, opts := NewDooraySyncProjectTask(p.Organization, p.ProjectID, o.every)
+		_, err = d.cfg.Queue.EnqueueContext(ctx, task, opts...)
 		switch {
 		case err == nil:
 			n++
@@ -56,6 +71,30 @@ func (d *Dooray) SyncAll(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// interleaveOrganizations orders the polls one organisation after the other
+// (a project of each in turn), so that the workers taking them run polls of
+// every organisation at once, each under its own rate limit, instead of
+// queueing behind one organisation's limiter.
+func interleaveOrganizations(projects []ticket.DoorayProject) []ticket.DoorayProject {
+	var orgs []string
+	by := map[string][]ticket.DoorayProject{}
+	for _, p := range projects {
+		if _, ok := by[p.Organization]; !ok {
+			orgs = append(orgs, p.Organization)
+		}
+		by[p.Organization] = append(by[p.Organization], p)
+	}
+	out := make([]ticket.DoorayProject, 0, len(projects))
+	for i := 0; len(out) < len(projects); i++ {
+		for _, o := range orgs {
+			if i < len(by[o]) {
+				out = append(out, by[o][i])
+			}
+		}
+	}
+	return out
+}
+
 // DooraySyncStats says what one poll of a project did.
 type DooraySyncStats struct {
 	Listed  int // tasks changed in the range, over every page
@@ -63,6 +102,8 @@ type DooraySyncStats struct {
 	Applied int // tasks whose state or comments were new
 	Pages   int
 	Cursor  time.Time
+	// Departures is the check for tasks that left the project.
+	Departures DoorayDepartures
 }
 
 // SyncProject polls one project: the tasks changed since its cursor (updatedAt
@@ -71,9 +112,13 @@ type DooraySyncStats struct {
 // end to the oldest change seen, so tasks changing meanwhile cannot shift a
 // page and hide another. The cursor moves to the newest change only when every
 // task was brought up to date; the next poll reads Overlap before it again.
-func (d *Dooray) SyncProject(ctx context.Context, projectID string) (DooraySyncStats, error) {
+func (d *Dooray) SyncProject(ctx context.Context, orgKey, projectID string) (DooraySyncStats, error) {
 	var st DooraySyncStats
-	cursor, _, err := d.store.DooraySyncCursor(ctx, projectID)
+	org, err := d.org(orgKey)
+	if err != nil {
+		return st, d.fail(ctx, 0, "dooray sync", err, nil)
+	}
+	cursor, _, err := d.store.DooraySyncCursor(ctx, org.key, projectID)
 	if err != nil {
 		return st, err
 	}
@@ -84,7 +129,7 @@ func (d *Dooray) SyncProject(ctx context.Context, projectID string) (DooraySyncS
 	start := time.Now()
 	from, to := cursor.Add(-d.cfg.Overlap), start.Add(d.cfg.ClockSkew)
 	f := dooray.PostFilter{Order: dooray.OrderUpdatedDesc, Size: dooray.MaxPageSize}
-	bot, err := d.botID(ctx)
+	bot, err := org.botID(ctx)
 	if err != nil {
 		return st, d.fail(ctx, 0, "dooray sync: who am I", err, nil)
 	}
@@ -94,7 +139,7 @@ func (d *Dooray) SyncProject(ctx context.Context, projectID string) (DooraySyncS
 	var failed error
 	for page := 0; ; {
 		f.UpdatedAt, f.Page = dooray.DateRange(from, to), page
-		pg, err := d.api.ListPosts(ctx, dooray.ID(projectID), f)
+		pg, err := org.api.ListPosts(ctx, dooray.ID(projectID), f)
 		if err != nil {
 			return st, d.fail(ctx, 0, "dooray sync: list project "+projectID, err, nil)
 		}
@@ -111,14 +156,14 @@ func (d *Dooray) SyncProject(ctx context.Context, projectID string) (DooraySyncS
 		for i, p := range fresh {
 			ids[i] = string(p.ID)
 		}
-		links, err := d.store.DoorayLinksByPost(ctx, ids)
+		links, err := d.store.DoorayLinksByPost(ctx, org.key, ids)
 		if err != nil {
 			return st, err
 		}
 		for _, p := range fresh {
 			if l, ok := links[string(p.ID)]; ok {
 				st.Linked++
-				applied, err := d.applyPost(ctx, l, p, false)
+				applied, err := d.applyPost(ctx, org, l, p, false)
 				if err != nil {
 					d.log.WarnContext(ctx, "dooray sync of a task failed", "ticket_id", l.TicketID, "dooray_post_id", p.ID, "err", err)
 					failed = errors.Join(failed, err)
@@ -145,21 +190,30 @@ func (d *Dooray) SyncProject(ctx context.Context, projectID string) (DooraySyncS
 		return st, fmt.Errorf("dooray sync of project %s: %w", projectID, failed)
 	}
 	if newest.After(cursor) {
-		if err := d.store.SetDooraySyncCursor(ctx, projectID, newest); err != nil {
+		if err := d.store.SetDooraySyncCursor(ctx, org.key, projectID, newest); err != nil {
 			return st, err
 		}
 		st.Cursor = newest
 	}
-	d.log.DebugContext(ctx, "dooray project polled", "project_id", projectID, "listed", st.Listed,
-		"linked", st.Linked, "applied", st.Applied, "pages", st.Pages, "took", time.Since(start))
+	// After the changed list, so that a task moved in is already re-homed.
+	if st.Departures, err = d.checkDepartures(ctx, org, projectID, bot, st.Cursor); err != nil {
+		return st, d.fail(ctx, 0, "dooray sync: departures from project "+projectID, err, nil)
+	}
+	d.log.DebugContext(ctx, "dooray project polled", "organization", org.key, "project_id", projectID, "listed", st.Listed,
+		"linked", st.Linked, "applied", st.Applied, "pages", st.Pages, "deleted", st.Departures.Deleted,
+		"moved", st.Departures.Moved, "took", time.Since(start))
 	return st, nil
 }
 
 // SyncPost brings one task's ticket up to date: the webhook's hint. It re-reads
 // the task (payloads are unsigned and may come late or twice), follows a task
 // moved to another project, and records one that is gone.
-func (d *Dooray) SyncPost(ctx context.Context, projectID, postID string) error {
-	l, ok, err := d.store.DoorayLinkByPost(ctx, postID)
+func (d *Dooray) SyncPost(ctx context.Context, orgKey, projectID, postID string) error {
+	org, err := d.org(orgKey)
+	if err != nil {
+		return d.fail(ctx, 0, "dooray sync", err, nil)
+	}
+	l, ok, err := d.store.DoorayLinkByPost(ctx, org.key, postID)
 	if err != nil || !ok {
 		return err // not ours: nothing to do
 	}
@@ -170,10 +224,10 @@ func (d *Dooray) SyncPost(ctx context.Context, projectID, postID string) error {
 	if project == "" {
 		project = dooray.ID(projectID)
 	}
-	p, err := d.api.GetPost(ctx, project, dooray.ID(postID))
+	p, err := org.api.GetPost(ctx, project, dooray.ID(postID))
 	if dooray.IsNotFound(err) {
 		// Gone from its project: moved (found by id alone) or deleted.
-		p, err = d.api.GetPost(ctx, "", dooray.ID(postID))
+		p, err = org.api.GetPost(ctx, "", dooray.ID(postID))
 		if dooray.IsNotFound(err) {
 			d.log.InfoContext(ctx, "dooray task is gone", "ticket_id", l.TicketID, "dooray_post_id", postID)
 			return d.store.DoorayTaskDeleted(ctx, l.ID, d.cfg.Actor)
@@ -182,7 +236,7 @@ func (d *Dooray) SyncPost(ctx context.Context, projectID, postID string) error {
 	if err != nil {
 		return d.fail(ctx, l.TicketID, "dooray sync: read task "+postID, err, map[string]any{"post_id": postID})
 	}
-	_, err = d.applyPost(ctx, l, p, true)
+	_, err = d.applyPost(ctx, org, l, p, true)
 	if err != nil {
 		return d.fail(ctx, l.TicketID, "dooray sync: task "+postID, err, map[string]any{"post_id": postID})
 	}
@@ -193,7 +247,7 @@ func (d *Dooray) SyncPost(ctx context.Context, projectID, postID string) error {
 // when it changed since the last sync, or always when a webhook hinted at it
 // (updatedAt has whole seconds, and a comment may not move it at all). It
 // reports whether anything was new.
-func (d *Dooray) applyPost(ctx context.Context, l ticket.DoorayLink, p dooray.Post, hinted bool) (bool, error) {
+func (d *Dooray) applyPost(ctx context.Context, org *doorayOrg, l ticket.DoorayLink, p dooray.Post, hinted bool) (bool, error) {
 	if l.WorkflowClass == ticket.DoorayDeleted {
 		return false, nil
 	}
@@ -203,14 +257,14 @@ func (d *Dooray) applyPost(ctx context.Context, l ticket.DoorayLink, p dooray.Po
 		}
 		l.ProjectID = moved
 	}
-	class, err := d.classOf(ctx, dooray.ID(l.ProjectID), p)
+	class, err := org.classOf(ctx, dooray.ID(l.ProjectID), p)
 	if err != nil {
 		return false, err
 	}
 	if !hinted && !p.UpdatedAt.After(l.SyncedAt) && class == l.WorkflowClass {
 		return false, nil // seen before (a poll's overlap, a repeated hint)
 	}
-	comments, err := d.newComments(ctx, l, p.ID)
+	comments, err := d.newComments(ctx, org, l, p.ID)
 	if err != nil {
 		return false, err
 	}
@@ -230,7 +284,7 @@ func (d *Dooray) applyPost(ctx context.Context, l ticket.DoorayLink, p dooray.Po
 // classOf is the task's workflow class: from the post itself, else from its
 // workflow id among the project's workflows (asked once per project, again
 // when an id is unknown). Names are never used: projects rename them.
-func (d *Dooray) classOf(ctx context.Context, project dooray.ID, p dooray.Post) (string, error) {
+func (o *doorayOrg) classOf(ctx context.Context, project dooray.ID, p dooray.Post) (string, error) {
 	if p.WorkflowClass != "" {
 		return string(p.WorkflowClass), nil
 	}
@@ -240,13 +294,13 @@ func (d *Dooray) classOf(ctx context.Context, project dooray.ID, p dooray.Post) 
 		}
 		return "", nil
 	}
-	d.mu.Lock()
-	c, ok := d.workflows[project][p.Workflow.ID]
-	d.mu.Unlock()
+	o.mu.Lock()
+	c, ok := o.workflows[project][p.Workflow.ID]
+	o.mu.Unlock()
 	if ok {
 		return string(c), nil
 	}
-	ws, err := d.api.Workflows(ctx, project)
+	ws, err := o.api.Workflows(ctx, project)
 	if err != nil {
 		return "", err
 	}
@@ -254,17 +308,17 @@ func (d *Dooray) classOf(ctx context.Context, project dooray.ID, p dooray.Post) 
 	for _, w := range ws {
 		m[w.ID] = w.Class
 	}
-	d.mu.Lock()
-	d.workflows[project] = m
-	d.mu.Unlock()
+	o.mu.Lock()
+	o.workflows[project] = m
+	o.mu.Unlock()
 	return string(m[p.Workflow.ID]), nil
 }
 
 // logs iterates a task's logs, newest first.
-func (d *Dooray) logs(ctx context.Context, project, post dooray.ID) iter.Seq2[dooray.Log, error] {
+func (o *doorayOrg) logs(ctx context.Context, project, post dooray.ID) iter.Seq2[dooray.Log, error] {
 	return func(yield func(dooray.Log, error) bool) {
 		for page := 0; ; page++ {
-			pg, err := d.api.ListLogs(ctx, project, post, dooray.LogFilter{Order: "-createdAt", Page: page, Size: dooray.MaxPageSize})
+			pg, err := o.api.ListLogs(ctx, project, post, dooray.LogFilter{Order: "-createdAt", Page: page, Size: dooray.MaxPageSize})
 			if err != nil {
 				yield(dooray.Log{}, err)
 				return
@@ -285,8 +339,8 @@ func (d *Dooray) logs(ctx context.Context, project, post dooray.ID) iter.Seq2[do
 // reads newest first and stops at the first comment brought in before, so one
 // new comment costs one request. Our own comments (by the bot) are skipped:
 // they are in the history as the operator's messages.
-func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post dooray.ID) ([]ticket.DoorayComment, error) {
-	bot, err := d.botID(ctx)
+func (d *Dooray) newComments(ctx context.Context, org *doorayOrg, l ticket.DoorayLink, post dooray.ID) ([]ticket.DoorayComment, error) {
+	bot, err := org.botID(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +349,7 @@ func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post door
 		return nil, err
 	}
 	var out []ticket.DoorayComment
-	for lg, err := range d.logs(ctx, dooray.ID(l.ProjectID), post) {
+	for lg, err := range org.logs(ctx, dooray.ID(l.ProjectID), post) {
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +363,7 @@ func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post door
 		if isKnown || (lg.Type != "" && lg.Type != dooray.LogComment) || lg.Creator.MemberID() == bot {
 			continue
 		}
-		out = append(out, ticket.DoorayComment{LogID: string(lg.ID), Author: d.logAuthor(ctx, lg), Body: lg.Body.Content,
+		out = append(out, ticket.DoorayComment{LogID: string(lg.ID), Author: d.logAuthor(ctx, org, lg), Body: lg.Body.Content,
 			CreatedAt: lg.CreatedAt.Time})
 	}
 	slices.Reverse(out)
@@ -318,7 +372,7 @@ func (d *Dooray) newComments(ctx context.Context, l ticket.DoorayLink, post door
 
 // logAuthor names a comment's author in the history: the e-mail user, or the
 // member by name (asked once per member; its id when Dooray! will not say).
-func (d *Dooray) logAuthor(ctx context.Context, l dooray.Log) string {
+func (d *Dooray) logAuthor(ctx context.Context, org *doorayOrg, l dooray.Log) string {
 	switch {
 	case l.Creator.EmailUser != nil:
 		if l.Creator.EmailUser.Name != "" {
@@ -329,7 +383,7 @@ func (d *Dooray) logAuthor(ctx context.Context, l dooray.Log) string {
 		return "dooray:" + l.Creator.Member.Name
 	case l.Creator.MemberID() != "":
 		id := l.Creator.MemberID()
-		if name := d.memberName(ctx, id); name != "" {
+		if name := d.memberName(ctx, org, id); name != "" {
 			return "dooray:" + name
 		}
 		return "dooray:member:" + string(id)
@@ -339,23 +393,20 @@ func (d *Dooray) logAuthor(ctx context.Context, l dooray.Log) string {
 
 // memberName is a member's name, or "" when it cannot be had (a deleted
 // member, an API error: the comment still comes in).
-func (d *Dooray) memberName(ctx context.Context, id dooray.ID) string {
-	d.mu.Lock()
-	name, ok := d.names[id]
-	d.mu.Unlock()
+func (d *Dooray) memberName(ctx context.Context, org *doorayOrg, id dooray.ID) string {
+	org.mu.Lock()
+	name, ok := org.names[id]
+	org.mu.Unlock()
 	if ok {
 		return name
 	}
-	m, err := d.api.Member(ctx, id)
+	m, err := org.api.Member(ctx, id)
 	if err != nil {
-		d.log.WarnContext(ctx, "dooray member name unknown", "member_id", id, "err", err)
+		d.log.WarnContext(ctx, "dooray member name unknown", "organization", org.key, "member_id", id, "err", err)
 		return ""
 	}
-	d.mu.Lock()
-	if d.names == nil {
-		d.names = map[dooray.ID]string{}
-	}
-	d.names[id] = m.Name
-	d.mu.Unlock()
+	org.mu.Lock()
+	org.names[id] = m.Name
+	org.mu.Unlock()
 	return m.Name
 }

@@ -269,7 +269,7 @@ func TestOnceRunsAPeriodicTaskOncePerInterval(t *testing.T) {
 	}
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	periodic := Schedule(map[string]MailboxIntake{"support": {Name: "support", Poll: time.Hour}}, 0)
+	periodic := Schedule(map[string]MailboxIntake{"support": {Name: "support", Poll: time.Hour}}, nil)
 	runs := 0
 	h := Once(rdb, periodic)(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { runs++; return nil }))
 	task, _ := NewMailPollTask("support", time.Hour)

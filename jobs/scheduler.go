@@ -26,13 +26,10 @@ type Periodic struct {
 func (p Periodic) Spec() string { return fmt.Sprintf("@every %s", p.Every) }
 
 // Schedule lists the periodic tasks: a mail:poll for each mailbox that is not
-// watched with IDLE, and the Dooray! poll every doorayEvery (0: none).
-func Schedule(mailboxes map[string]MailboxIntake, doorayEvery time.Duration) []Periodic {
-	var out []Periodic
-	if doorayEvery > 0 {
-		task, opts := NewDooraySyncAllTask(doorayEvery)
-		out = append(out, Periodic{Every: doorayEvery, Task: task, Opts: opts})
-	}
+// watched with IDLE, and the Dooray! poll of each organisation at its interval
+// (doorayEvery: organisation key → interval; none when empty).
+func Schedule(mailboxes map[string]MailboxIntake, doorayEvery map[string]time.Duration) []Periodic {
+	out := DooraySchedule(doorayEvery)
 	for _, name := range slices.Sorted(maps.Keys(mailboxes)) {
 		mi := mailboxes[name]
 		if mi.IDLE {

@@ -2,6 +2,8 @@ package ticket
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +53,7 @@ var doorayEpoch = time.Unix(0, 0).UTC()
 type DoorayEscalation struct {
 	LinkID       int64
 	TicketID     int64
+	Organization string
 	ProjectID    string
 	PostID       string // "" until the task exists
 	Subject      string // the ticket's subject, without marker
@@ -95,22 +98,22 @@ const DoorayEscalationGaveUp = "failed"
 // DoorayEscalation loads escalation link id.
 func (s *Store) DoorayEscalation(ctx context.Context, linkID int64) (DoorayEscalation, error) {
 	var e DoorayEscalation
-	var members, emails []byte
+	var settings []byte
 	var others []string
-	err := s.pool.QueryRow(ctx, `SELECT l.id, l.ticket_id, l.project_id, coalesce(l.post_id, ''), l.created_at,
-			t.subject, t.priority, t.status, m.body,
-			coalesce(s.settings->'dooray_to_member_ids', 'null'), coalesce(s.settings->'dooray_to_emails', 'null'),
+	err := s.pool.QueryRow(ctx, `SELECT l.id, l.ticket_id, l.organization, l.project_id, coalesce(l.post_id, ''), l.created_at,
+			t.subject, t.priority, t.status, m.body, s.settings,
 			(SELECT max(e.created_at) FROM ticket_events e WHERE e.ticket_id = l.ticket_id
 				AND e.kind = $2 AND e.data->>'dooray_link_id' = l.id::text),
 			coalesce((SELECT array_agg(o.post_id ORDER BY o.id) FROM dooray_links o
-				WHERE o.ticket_id = l.ticket_id AND o.id <> l.id AND o.post_id IS NOT NULL), '{}'),
+				WHERE o.ticket_id = l.ticket_id AND o.id <> l.id AND o.post_id IS NOT NULL
+				AND o.organization = l.organization), '{}'),
 			l.workflow_class = 'failed' -- DoorayEscalationGaveUp
 		FROM dooray_links l
 		JOIN tickets t ON t.id = l.ticket_id
 		JOIN ticket_messages m ON m.id = l.escalation_message_id
 		JOIN services s ON s.key = t.service_key
-		WHERE l.id = $1`, linkID, EventDoorayOutcomeUnknown).Scan(&e.LinkID, &e.TicketID, &e.ProjectID, &e.PostID, &e.CreatedAt,
-		&e.Subject, &e.Priority, &e.Status, &e.Content, &members, &emails, &e.UncertainAt, &others, &e.Failed)
+		WHERE l.id = $1`, linkID, EventDoorayOutcomeUnknown).Scan(&e.LinkID, &e.TicketID, &e.Organization, &e.ProjectID, &e.PostID, &e.CreatedAt,
+		&e.Subject, &e.Priority, &e.Status, &e.Content, &settings, &e.UncertainAt, &others, &e.Failed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return e, fmt.Errorf("dooray link %d: %w", linkID, ErrNotFound)
 	}
@@ -118,8 +121,11 @@ func (s *Store) DoorayEscalation(ctx context.Context, linkID int64) (DoorayEscal
 		return e, err
 	}
 	e.OtherPostIDs = others
-	e.ToMemberIDs = lenientStrings(members)
-	e.ToEmails = lenientStrings(emails)
+	var d DoorayServiceSettings
+	if err := decodeDooraySettings(settings, &d); err != nil {
+		return e, err
+	}
+	e.ToMemberIDs, e.ToEmails = d.Assignees(e.Organization)
 	return e, nil
 }
 
@@ -184,6 +190,11 @@ func (s *Store) DoorayTaskCreated(ctx context.Context, linkID int64, task Dooray
 		}
 		if _, err := tx.Exec(ctx, `UPDATE dooray_links SET post_id = $2, workflow_class = $3, updated_at = $4 WHERE id = $1`,
 			linkID, task.PostID, DoorayRegistered, doorayEpoch); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation: the task is another link's
+				return inputf("Dooray! task %s is linked to another escalation already (%s): it is not the task of link %d",
+					task.PostID, pe.ConstraintName, linkID)
+			}
 			return err
 		}
 		data := map[string]any{"dooray_link_id": linkID, "project_id": projectID, "post_id": task.PostID}
@@ -238,14 +249,15 @@ func (s *Store) DoorayEvent(ctx context.Context, ticketID int64, kind, actor str
 
 // DoorayOutgoing is an operator's comment owed to a Dooray! task.
 type DoorayOutgoing struct {
-	MessageID int64
-	TicketID  int64
-	Status    Status
-	Body      string
-	LogID     string // set once the comment is on the task
-	LinkID    int64  // 0 when the ticket has no task
-	ProjectID string
-	PostID    string
+	MessageID    int64
+	TicketID     int64
+	Status       Status
+	Body         string
+	LogID        string // set once the comment is on the task
+	LinkID       int64  // 0 when the ticket has no task
+	Organization string
+	ProjectID    string
+	PostID       string
 	// KnownLogIDs are the Dooray! comments the ticket's history holds already.
 	KnownLogIDs map[string]bool
 	UncertainAt *time.Time
@@ -256,17 +268,17 @@ func (s *Store) DoorayOutgoing(ctx context.Context, messageID int64) (DoorayOutg
 	var o DoorayOutgoing
 	var kind MessageKind
 	var linkID *int64
-	var projectID, postID *string
+	var org, projectID, postID *string
 	err := s.pool.QueryRow(ctx, `SELECT m.id, m.ticket_id, t.status, m.kind, m.body, coalesce(m.dooray_log_id, ''),
-			l.id, l.project_id, l.post_id,
+			l.id, l.organization, l.project_id, l.post_id,
 			(SELECT max(e.created_at) FROM ticket_events e WHERE e.ticket_id = m.ticket_id
 				AND e.kind = $2 AND e.data->>'message_id' = m.id::text)
 		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-		LEFT JOIN LATERAL (SELECT id, project_id, post_id FROM dooray_links
+		LEFT JOIN LATERAL (SELECT id, organization, project_id, post_id FROM dooray_links
 			WHERE ticket_id = m.ticket_id AND post_id IS NOT NULL AND workflow_class <> $3
 			ORDER BY id DESC LIMIT 1) l ON true
 		WHERE m.id = $1`, messageID, EventDoorayOutcomeUnknown, DoorayDeleted).Scan(&o.MessageID, &o.TicketID, &o.Status, &kind,
-		&o.Body, &o.LogID, &linkID, &projectID, &postID, &o.UncertainAt)
+		&o.Body, &o.LogID, &linkID, &org, &projectID, &postID, &o.UncertainAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, fmt.Errorf("message %d: %w", messageID, ErrNotFound)
 	}
@@ -277,7 +289,7 @@ func (s *Store) DoorayOutgoing(ctx context.Context, messageID int64) (DoorayOutg
 		return o, inputf("message %d is a %s message, not a Dooray! comment", messageID, kind)
 	}
 	if linkID != nil {
-		o.LinkID, o.ProjectID, o.PostID = *linkID, *projectID, *postID
+		o.LinkID, o.Organization, o.ProjectID, o.PostID = *linkID, *org, *projectID, *postID
 	}
 	o.KnownLogIDs, err = s.doorayLogIDs(ctx, o.TicketID)
 	return o, err
@@ -339,6 +351,7 @@ func (s *Store) DoorayCommentSent(ctx context.Context, messageID int64, logID, a
 type DoorayLink struct {
 	ID            int64
 	TicketID      int64
+	Organization  string
 	ProjectID     string
 	PostID        string
 	WorkflowClass string
@@ -347,23 +360,23 @@ type DoorayLink struct {
 	TicketStatus Status
 }
 
-const doorayLinkColumns = `l.id, l.ticket_id, l.project_id, l.post_id, l.workflow_class, l.updated_at, t.status`
+const doorayLinkColumns = `l.id, l.ticket_id, l.organization, l.project_id, l.post_id, l.workflow_class, l.updated_at, t.status`
 
 func scanDoorayLink(r pgx.Row) (DoorayLink, error) {
 	var l DoorayLink
-	err := r.Scan(&l.ID, &l.TicketID, &l.ProjectID, &l.PostID, &l.WorkflowClass, &l.SyncedAt, &l.TicketStatus)
+	err := r.Scan(&l.ID, &l.TicketID, &l.Organization, &l.ProjectID, &l.PostID, &l.WorkflowClass, &l.SyncedAt, &l.TicketStatus)
 	return l, err
 }
 
-// DoorayLinksByPost returns the links of the given tasks, by post id; tasks we
-// do not link are absent. One query for a whole page of a poll.
-func (s *Store) DoorayLinksByPost(ctx context.Context, postIDs []string) (map[string]DoorayLink, error) {
+// DoorayLinksByPost returns the links of the given tasks of organisation org,
+// by post id; tasks we do not link are absent. One query for a whole page of a poll.
+func (s *Store) DoorayLinksByPost(ctx context.Context, org string, postIDs []string) (map[string]DoorayLink, error) {
 	out := map[string]DoorayLink{}
 	if len(postIDs) == 0 {
 		return out, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+doorayLinkColumns+` FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
-		WHERE l.post_id = ANY($1) ORDER BY l.id`, postIDs)
+		WHERE l.organization = $1 AND l.post_id = ANY($2) ORDER BY l.id`, org, postIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -374,10 +387,10 @@ func (s *Store) DoorayLinksByPost(ctx context.Context, postIDs []string) (map[st
 	return out, err
 }
 
-// DoorayLinkByPost returns the link of one task; ok is false when we link none.
-func (s *Store) DoorayLinkByPost(ctx context.Context, postID string) (DoorayLink, bool, error) {
+// DoorayLinkByPost returns the link of one task of org; ok is false when we link none.
+func (s *Store) DoorayLinkByPost(ctx context.Context, org, postID string) (DoorayLink, bool, error) {
 	l, err := scanDoorayLink(s.pool.QueryRow(ctx, `SELECT `+doorayLinkColumns+` FROM dooray_links l
-		JOIN tickets t ON t.id = l.ticket_id WHERE l.post_id = $1 ORDER BY l.id DESC LIMIT 1`, postID))
+		JOIN tickets t ON t.id = l.ticket_id WHERE l.organization = $1 AND l.post_id = $2 ORDER BY l.id DESC LIMIT 1`, org, postID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, false, nil
 	}
@@ -386,9 +399,9 @@ func (s *Store) DoorayLinkByPost(ctx context.Context, postID string) (DoorayLink
 
 // DoorayPostLinked reports whether a task is linked to a ticket: the webhook's
 // cheap check before it queues a sync.
-func (s *Store) DoorayPostLinked(ctx context.Context, postID string) (bool, error) {
+func (s *Store) DoorayPostLinked(ctx context.Context, org, postID string) (bool, error) {
 	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dooray_links WHERE post_id = $1)`, postID).Scan(&ok)
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dooray_links WHERE organization = $1 AND post_id = $2)`, org, postID).Scan(&ok)
 	return ok, err
 }
 
@@ -560,22 +573,25 @@ func (s *Store) doorayLinkChange(ctx context.Context, linkID int64, actor string
 // doorayFollowed are the statuses whose tasks the sync follows.
 var doorayFollowed = []string{string(StatusDoorayTransferred), string(StatusDoorayInProgress), string(StatusDoorayAnswered)}
 
+// DoorayProject is a project of an organisation.
+type DoorayProject struct{ Organization, ProjectID string }
+
 // DoorayProjects returns the projects that have tasks the sync follows: tasks
 // that exist, are not gone, of tickets still in a Dooray! status.
-func (s *Store) DoorayProjects(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT l.project_id FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
-		WHERE l.post_id IS NOT NULL AND l.workflow_class <> $1 AND t.status = ANY($2) ORDER BY 1`, DoorayDeleted, doorayFollowed)
+func (s *Store) DoorayProjects(ctx context.Context) ([]DoorayProject, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT l.organization, l.project_id FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
+		WHERE l.post_id IS NOT NULL AND l.workflow_class <> $1 AND t.status = ANY($2) ORDER BY 1, 2`, DoorayDeleted, doorayFollowed)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[DoorayProject])
 }
 
 // DooraySyncCursor returns how far the poll of project has read. Without a
 // cursor yet, it returns the creation of the project's oldest followed link
 // (ok false), or the zero time when there is none.
-func (s *Store) DooraySyncCursor(ctx context.Context, projectID string) (cursor time.Time, ok bool, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT cursor FROM dooray_sync_cursors WHERE project_id = $1`, projectID).Scan(&cursor)
+func (s *Store) DooraySyncCursor(ctx context.Context, org, projectID string) (cursor time.Time, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT cursor FROM dooray_sync_cursors WHERE organization = $1 AND project_id = $2`, org, projectID).Scan(&cursor)
 	if err == nil {
 		return cursor, true, nil
 	}
@@ -584,7 +600,7 @@ func (s *Store) DooraySyncCursor(ctx context.Context, projectID string) (cursor 
 	}
 	var oldest *time.Time
 	err = s.pool.QueryRow(ctx, `SELECT min(l.created_at) FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
-		WHERE l.project_id = $1 AND l.post_id IS NOT NULL AND t.status = ANY($2)`, projectID, doorayFollowed).Scan(&oldest)
+		WHERE l.organization = $1 AND l.project_id = $2 AND l.post_id IS NOT NULL AND t.status = ANY($3)`, org, projectID, doorayFollowed).Scan(&oldest)
 	if err != nil || oldest == nil {
 		return time.Time{}, false, err
 	}
@@ -592,9 +608,120 @@ func (s *Store) DooraySyncCursor(ctx context.Context, projectID string) (cursor 
 }
 
 // SetDooraySyncCursor moves the poll cursor of project forward, never back.
-func (s *Store) SetDooraySyncCursor(ctx context.Context, projectID string, cursor time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO dooray_sync_cursors (project_id, cursor, updated_at) VALUES ($1, $2, now())
-		ON CONFLICT (project_id) DO UPDATE SET cursor = greatest(dooray_sync_cursors.cursor, $2), updated_at = now()`,
-		projectID, cursor)
+func (s *Store) SetDooraySyncCursor(ctx context.Context, org, projectID string, cursor time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO dooray_sync_cursors (organization, project_id, cursor, updated_at) VALUES ($1, $2, $3, now())
+		ON CONFLICT (organization, project_id) DO UPDATE SET cursor = greatest(dooray_sync_cursors.cursor, $3), updated_at = now()`,
+		org, projectID, cursor)
+	return err
+}
+
+// ErrDoorayBusy is returned when another run holds the lease of the same
+// escalation or comment: that run finds or creates the task (comment); this
+// one tries again later and finds it done.
+var ErrDoorayBusy = errors.New("another run is creating it right now")
+
+// doorayLeaseTTL bounds a lease whose context has no deadline. A run that
+// dies keeps its work leased until then.
+const doorayLeaseTTL = 15 * time.Minute
+
+// DoorayLease is the right to find-and-create one escalation's task or one
+// comment: two live runs of the same work (asynq still running a task Redis
+// lost while the relay queues it again) would otherwise both find nothing and
+// both create. It is a row in dooray_leases, held until Release or until the
+// run's deadline (asynq's task timeout) has passed, so that a dead worker's
+// lease runs out; unlike an advisory lock it holds no connection while the
+// run waits on Dooray!.
+type DoorayLease struct {
+	s          *Store
+	key, owner string
+}
+
+// LeaseDoorayEscalation takes the lease of escalation link id without waiting.
+func (s *Store) LeaseDoorayEscalation(ctx context.Context, linkID int64) (*DoorayLease, error) {
+	return s.doorayLease(ctx, fmt.Sprintf("escalation:%d", linkID))
+}
+
+// LeaseDoorayComment takes the lease of dooray_out message id without waiting.
+func (s *Store) LeaseDoorayComment(ctx context.Context, messageID int64) (*DoorayLease, error) {
+	return s.doorayLease(ctx, fmt.Sprintf("comment:%d", messageID))
+}
+
+func (s *Store) doorayLease(ctx context.Context, key string) (*DoorayLease, error) {
+	until := time.Now().Add(doorayLeaseTTL)
+	if d, ok := ctx.Deadline(); ok {
+		until = d.Add(time.Minute) // past the run's end, whatever the clocks
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	owner := hex.EncodeToString(b)
+	var got string
+	err := s.pool.QueryRow(ctx, `INSERT INTO dooray_leases (key, owner, until) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET owner = $2, until = $3 WHERE dooray_leases.until < now()
+		RETURNING owner`, key, owner, until).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("dooray %s: %w", key, ErrDoorayBusy)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &DoorayLease{s: s, key: key, owner: owner}, nil
+}
+
+// Release gives the lease up. It is safe to call more than once.
+func (l *DoorayLease) Release() {
+	if l.owner == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Left behind when the database is away: it runs out by itself.
+	_, _ = l.s.pool.Exec(ctx, `DELETE FROM dooray_leases WHERE key = $1 AND owner = $2`, l.key, l.owner)
+	l.owner = ""
+}
+
+// DoorayProjectLinks returns the links of the tasks in a project of org that
+// are not gone (whatever their ticket's status): what the poll's departure
+// check compares with Dooray!'s count.
+func (s *Store) DoorayProjectLinks(ctx context.Context, org, projectID string) ([]DoorayLink, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+doorayLinkColumns+` FROM dooray_links l JOIN tickets t ON t.id = l.ticket_id
+		WHERE l.organization = $1 AND l.project_id = $2 AND l.post_id IS NOT NULL AND l.workflow_class <> $3 ORDER BY l.id`,
+		org, projectID, DoorayDeleted)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (DoorayLink, error) { return scanDoorayLink(r) })
+}
+
+// DoorayProjectLinkCount is len(DoorayProjectLinks) in one cheap query.
+func (s *Store) DoorayProjectLinkCount(ctx context.Context, org, projectID string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM dooray_links WHERE organization = $1 AND project_id = $2
+		AND post_id IS NOT NULL AND workflow_class <> $3`, org, projectID, DoorayDeleted).Scan(&n)
+	return n, err
+}
+
+// DoorayUnlinkedTasks returns how many of the bot's tasks in the project were
+// not ours when the departure check last agreed; ok is false before the first.
+func (s *Store) DoorayUnlinkedTasks(ctx context.Context, org, projectID string) (n int64, ok bool, err error) {
+	var v *int64
+	err = s.pool.QueryRow(ctx, `SELECT unlinked_tasks FROM dooray_sync_cursors WHERE organization = $1 AND project_id = $2`,
+		org, projectID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && v == nil {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return *v, true, nil
+}
+
+// SetDoorayUnlinkedTasks records the departure check's baseline. A project
+// without a cursor row gets one at cursor (where its poll stands).
+func (s *Store) SetDoorayUnlinkedTasks(ctx context.Context, org, projectID string, cursor time.Time, n int64) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO dooray_sync_cursors (organization, project_id, cursor, unlinked_tasks, updated_at)
+		VALUES ($1, $2, $3, $4, now())
+		ON CONFLICT (organization, project_id) DO UPDATE SET unlinked_tasks = $4, updated_at = now()`, org, projectID, cursor, n)
 	return err
 }

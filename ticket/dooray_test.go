@@ -207,26 +207,26 @@ func TestDooraySyncCursorNeverGoesBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, pool := newStore(t, nil)
-	if c, _, err := s.DooraySyncCursor(ctx, "P1"); err != nil || !c.IsZero() {
+	if c, _, err := s.DooraySyncCursor(ctx, ticket.DoorayDefaultOrganization, "P1"); err != nil || !c.IsZero() {
 		t.Fatalf("no links: %v, %v", c, err)
 	}
 	tk, link := doorayEscalated(t, s, pool)
 	if _, err := s.DoorayTaskCreated(ctx, link, ticket.DoorayTask{PostID: "4100000000000000001"}, "dooray"); err != nil {
 		t.Fatal(err)
 	}
-	if c, ok, err := s.DooraySyncCursor(ctx, "P1"); err != nil || ok || c.IsZero() {
+	if c, ok, err := s.DooraySyncCursor(ctx, ticket.DoorayDefaultOrganization, "P1"); err != nil || ok || c.IsZero() {
 		t.Fatalf("first poll starts at the link: %v %v %v", c, ok, err)
 	}
 	t1 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	s.SetDooraySyncCursor(ctx, "P1", t1)
-	s.SetDooraySyncCursor(ctx, "P1", t1.Add(-time.Hour))
-	if c, ok, _ := s.DooraySyncCursor(ctx, "P1"); !ok || !c.Equal(t1) {
+	s.SetDooraySyncCursor(ctx, ticket.DoorayDefaultOrganization, "P1", t1)
+	s.SetDooraySyncCursor(ctx, ticket.DoorayDefaultOrganization, "P1", t1.Add(-time.Hour))
+	if c, ok, _ := s.DooraySyncCursor(ctx, ticket.DoorayDefaultOrganization, "P1"); !ok || !c.Equal(t1) {
 		t.Errorf("cursor %v", c)
 	}
-	if ps, _ := s.DoorayProjects(ctx); len(ps) != 1 || ps[0] != "P1" {
+	if ps, _ := s.DoorayProjects(ctx); len(ps) != 1 || ps[0] != (ticket.DoorayProject{Organization: ticket.DoorayDefaultOrganization, ProjectID: "P1"}) {
 		t.Errorf("projects %v", ps)
 	}
-	if ok, _ := s.DoorayPostLinked(ctx, "4100000000000000001"); !ok {
+	if ok, _ := s.DoorayPostLinked(ctx, ticket.DoorayDefaultOrganization, "4100000000000000001"); !ok {
 		t.Error("post not linked")
 	}
 	if _, err := s.Resolve(ctx, tk.ID, ticket.Note{Text: "done"}); err != nil {

@@ -238,22 +238,30 @@ func (s *Store) Complete(ctx context.Context, id int64, actor string) (Ticket, e
 	return s.transact(ctx, id, ActionComplete, actor, nil)
 }
 
-// Escalation is a Dooray! transfer: a task in the project the operator chose.
+// Escalation is a Dooray! transfer: a task in the organisation and project
+// the operator chose ("" for the service's defaults).
 type Escalation struct {
-	ProjectID string
-	Content   string // "": what the customer said last (see customerWords)
-	Actor     string
+	Organization string
+	ProjectID    string
+	Content      string // "": what the customer said last (see customerWords)
+	Actor        string
 }
 
 // Escalate records the escalation and owes a Dooray! task (dooray:escalate).
 // The ticket becomes dooray_transferred when the task exists (DoorayCreated).
+// A service with Dooray! off refuses it (ErrDoorayOff), and so does one that
+// does not name the organisation or project (DoorayServiceSettings.Target).
 func (s *Store) Escalate(ctx context.Context, id int64, e Escalation) (Ticket, error) {
-	if strings.TrimSpace(e.ProjectID) == "" {
-		return Ticket{}, inputf("an escalation needs a Dooray! project")
-	}
 	return s.transact(ctx, id, ActionEscalate, e.Actor, func(c *change) (map[string]any, error) {
+		settings, err := doorayServiceSettings(ctx, c.tx, c.ticket.Service)
+		if err != nil {
+			return nil, err
+		}
+		org, project, err := settings.Target(c.ticket.Service, e.Organization, e.ProjectID)
+		if err != nil {
+			return nil, err
+		}
 		if strings.TrimSpace(e.Content) == "" {
-			var err error
 			if e.Content, err = c.customerWords(ctx); err != nil {
 				return nil, err
 			}
@@ -263,8 +271,8 @@ func (s *Store) Escalate(ctx context.Context, id int64, e Escalation) (Ticket, e
 			return nil, err
 		}
 		var linkID int64
-		if err := c.tx.QueryRow(ctx, `INSERT INTO dooray_links (ticket_id, escalation_message_id, project_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $4) RETURNING id`, id, msgID, e.ProjectID, c.now).Scan(&linkID); err != nil {
+		if err := c.tx.QueryRow(ctx, `INSERT INTO dooray_links (ticket_id, escalation_message_id, organization, project_id, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, id, msgID, org, project, c.now).Scan(&linkID); err != nil {
 			var pe *pgconn.PgError
 			if errors.As(err, &pe) && pe.ConstraintName == "dooray_links_one_pending_idx" {
 				return nil, fmt.Errorf("ticket %d: %w", id, ErrEscalationPending)
@@ -274,7 +282,7 @@ func (s *Store) Escalate(ctx context.Context, id int64, e Escalation) (Ticket, e
 		if _, err := c.outbox(ctx, OutboxDoorayEscalate, map[string]int64{"dooray_link_id": linkID}); err != nil {
 			return nil, err
 		}
-		return map[string]any{"project_id": e.ProjectID, "dooray_link_id": linkID, "message_id": msgID}, nil
+		return map[string]any{"organization": org, "project_id": project, "dooray_link_id": linkID, "message_id": msgID}, nil
 	})
 }
 

@@ -16,7 +16,7 @@ func (a *app) configCmd() *cobra.Command {
 		Short: "Report every problem of a configuration file, with its field path",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			_, err := config.Load(args[0])
+			c, err := config.Load(args[0])
 			var ps config.Problems
 			if errors.As(err, &ps) {
 				if a.json {
@@ -31,10 +31,14 @@ func (a *app) configCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			notices := c.Notices()
 			if a.json {
-				return printJSON(a.out, map[string]any{"file": args[0], "problems": []string{}})
+				return printJSON(a.out, map[string]any{"file": args[0], "problems": []string{}, "notices": notices})
 			}
 			fmt.Fprintf(a.out, "%s: ok\n", args[0])
+			for _, n := range notices {
+				fmt.Fprintf(a.out, "%s: note: %s\n", args[0], n)
+			}
 			return nil
 		},
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/dooray/dooraytest"
+	"github.com/contiple/contiple-worker/internal/demo"
 	"github.com/contiple/contiple-worker/internal/smtptest"
 	"github.com/contiple/contiple-worker/internal/testenv"
 	"github.com/contiple/contiple-worker/ticket"
@@ -26,21 +27,21 @@ import (
 // newStoryWorld starts the demo's world for one test: its own database, Redis
 // database and support mailbox (a fresh Dovecot user), the real Postfix.
 // workerSMTP, when set, is the worker's SMTP server instead of Postfix.
-func newStoryWorld(t *testing.T, workerSMTP string) *storyWorld {
+func newStoryWorld(t *testing.T, workerSMTP string) *demo.World {
 	t.Helper()
 	pool := testenv.NewDatabase(t)
 	support := testenv.NewIMAPUser(t)
-	e := storyEnv{
+	e := demo.Env{
 		DatabaseURL: testenv.URLFor(t, pool), RedisURL: testenv.NewRedisDB(t),
 		IMAPAddr: support.Addr, IMAPPassword: support.Password,
 		SMTPAddr: testenv.Lookup(t, "CONTIPLE_SMTP_ADDR"), WorkerSMTP: workerSMTP,
 		Domain: testenv.Lookup(t, "CONTIPLE_MAIL_DOMAIN"), SupportUser: support.Username,
-		HTTPAddr: freeAddr(t), Run: demoRandomHex(4), Dir: t.TempDir(),
+		HTTPAddr: freeAddr(t), Run: demo.RandomHex(4), Dir: t.TempDir(),
 		Setenv: func(k, v string) error { t.Setenv(k, v); return nil },
 	}
-	t.Setenv(demoDashboardEnv, "s3cret")
+	t.Setenv(demo.DashboardEnv, "s3cret")
 	a := &app{out: io.Discard, log: testLogger(t)}
-	w, err := startStoryWorld(context.Background(), a, e)
+	w, err := demo.Start(context.Background(), demoWorker{a}, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +65,13 @@ func testDemoStory(t *testing.T) {
 	w := newStoryWorld(t, "")
 	ctx := context.Background()
 	c := &storyChecks{t: t, w: w}
-	s := &story{w: w, timeout: 90 * time.Second, say: func(line string) { t.Log(line) }, check: c.check}
-	st, err := s.run(ctx)
+	s := &demo.Story{World: w, Timeout: 90 * time.Second, Say: func(line string) { t.Log(line) }, Check: c.check}
+	st, err := s.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{stepTickets, stepHold, stepReply, stepEscalated, stepCommented, stepWorking, stepCommentIn,
-		stepClosed, stepResolved, stepCompleted}; !slices.Equal(c.steps, want) {
+	if want := []string{demo.StepTickets, demo.StepHold, demo.StepReply, demo.StepEscalated, demo.StepCommented, demo.StepWorking, demo.StepCommentIn,
+		demo.StepClosed, demo.StepResolved, demo.StepCompleted}; !slices.Equal(c.steps, want) {
 		t.Fatalf("steps checked %v, want %v", c.steps, want)
 	}
 	// Nothing more happens once the story is over: no second task, comment or mail.
@@ -88,22 +89,25 @@ func testDemoStory(t *testing.T) {
 	if st.Took <= 0 {
 		t.Errorf("story took %v", st.Took)
 	}
+	if n, m := w.Fake.Throttled(), w.Partner.Throttled(); n+m != 0 {
+		t.Errorf("429s: main %d, partner %d; each organisation's limiter should keep under its limit", n, m)
+	}
 }
 
 // storyChecks asserts the story's world after each step.
 type storyChecks struct {
 	t     *testing.T
-	w     *storyWorld
+	w     *demo.World
 	steps []string
 }
 
-func (c *storyChecks) check(step string, st *storyState) error {
+func (c *storyChecks) check(step string, st *demo.State) error {
 	t, w := c.t, c.w
 	c.steps = append(c.steps, step)
 	yamada, kim, smith := st.Customers[0], st.Customers[1], st.Customers[2]
 	t1, t2, t3 := yamada.Ticket.ID, kim.Ticket.ID, smith.Ticket.ID
 	switch step {
-	case stepTickets:
+	case demo.StepTickets:
 		for i, want := range []struct {
 			name, subject, operator, body string
 		}{
@@ -131,7 +135,7 @@ func (c *storyChecks) check(step string, st *storyState) error {
 			t.Errorf("tickets %v not made in the order the mails were sent", got)
 		}
 		c.requests(dooraytest.RouteCreatePost, 0)
-	case stepHold:
+	case demo.StepHold:
 		if got := c.ticket(t1).Status; got != ticket.StatusOnHold {
 			t.Errorf("after hold: %s", got)
 		}
@@ -141,7 +145,7 @@ func (c *storyChecks) check(step string, st *storyState) error {
 		}
 		c.mail(st.HoldMail, out.MailMessageID, t1, yamada, "<"+yamada.MessageID+">", "<"+yamada.MessageID+">")
 		c.events(t1, "created", "assign", "trigger", "hold", "mail_sent")
-	case stepReply:
+	case demo.StepReply:
 		if got := c.ticket(t1).Status; got != ticket.StatusInProgress {
 			t.Errorf("after the reply: %s", got)
 		}
@@ -153,30 +157,40 @@ func (c *storyChecks) check(step string, st *storyState) error {
 		if page, err := w.Store.List(context.Background(), ticket.ListFilter{}); err != nil || len(page.Tickets) != 3 {
 			t.Errorf("%d tickets after the reply (%v), want 3: the reply made a ticket", len(page.Tickets), err)
 		}
-	case stepEscalated:
+	case demo.StepEscalated:
 		c.requests(dooraytest.RouteCreatePost, 2)
+		// One task in each organisation, each made with that organisation's token.
 		for _, e := range []struct {
+			org     string
+			fake    *dooraytest.Server
 			project string
 			id      int64
 			subject string
-		}{{w.Helpdesk, t1, "[CT-1] ログインできません"}, {w.Infra, t2, "[CT-2] 결제가 두 번 청구되었습니다"}} {
+		}{{"main", w.Fake, w.Helpdesk, t1, "[CT-1] ログインできません"}, {"partner", w.Partner, w.Infra, t2, "[CT-2] 결제가 두 번 청구되었습니다"}} {
 			if got := c.ticket(e.id).Status; got != ticket.StatusDoorayTransferred {
 				t.Errorf("%s after escalation: %s", ticket.Marker(e.id), got)
 			}
-			posts := w.Fake.Posts(e.project)
+			if n := e.fake.Requests()[dooraytest.RouteCreatePost]; n != 1 {
+				t.Errorf("organisation %s: %d creates", e.org, n)
+			}
+			posts := e.fake.Posts(e.project)
 			if len(posts) != 1 || posts[0].ID != st.Posts[e.id] || posts[0].Subject != e.subject || posts[0].Class != "registered" ||
-				!slices.Equal(posts[0].To, []string{w.Fake.OtherMemberID()}) || posts[0].From != w.Fake.BotMemberID() {
-				t.Errorf("tasks of project %s: %+v", e.project, posts)
+				!slices.Equal(posts[0].To, []string{e.fake.OtherMemberID()}) || posts[0].From != e.fake.BotMemberID() {
+				t.Errorf("tasks of project %s of %s: %+v", e.project, e.org, posts)
+			}
+			var org string
+			if err := w.Pool.QueryRow(context.Background(), `SELECT organization FROM dooray_links WHERE ticket_id = $1`, e.id).Scan(&org); err != nil || org != e.org {
+				t.Errorf("%s's link is in organisation %q (%v), want %s", ticket.Marker(e.id), org, err, e.org)
 			}
 		}
 		c.events(t2, "created", "assign", "trigger", "escalate", "dooray_created")
-	case stepCommented:
+	case demo.StepCommented:
 		c.requests(dooraytest.RouteCreateLog, 1)
 		cs := w.Fake.Comments(st.Posts[t1])
 		if len(cs) != 1 || cs[0].ID != st.DoorayOut || cs[0].Author != w.Fake.BotMemberID() || !strings.Contains(cs[0].Content, "E-4012") {
 			t.Errorf("comments on the task: %+v (ours: %s)", cs, st.DoorayOut)
 		}
-	case stepWorking:
+	case demo.StepWorking:
 		if got := c.ticket(t1).Status; got != ticket.StatusDoorayInProgress {
 			t.Errorf("%s: %s", ticket.Marker(t1), got)
 		}
@@ -188,14 +202,14 @@ func (c *storyChecks) check(step string, st *storyState) error {
 		if got := w.Fake.Hooks(w.Helpdesk); !slices.Equal(got, []string{w.HookURL}) {
 			t.Errorf("hooks of helpdesk: %v", got)
 		}
-		if got := w.Fake.Hooks(w.Infra); len(got) != 0 {
+		if got := w.Partner.Hooks(w.Infra); len(got) != 0 {
 			t.Errorf("hooks of infra: %v", got)
 		}
 		c.deliveries("postCommentCreated 200", "postWorkflowChanged 202")
-		if n := w.Fake.Requests()[dooraytest.RouteListPosts]; n == 0 {
+		if n := w.Partner.Requests()[dooraytest.RouteListPosts]; n == 0 {
 			t.Error("no poll listed a project")
 		}
-	case stepCommentIn:
+	case demo.StepCommentIn:
 		msgs := c.messages(t1, ticket.MessageCustomer, ticket.MessageHold, ticket.MessageCustomer, ticket.MessageEscalation,
 			ticket.MessageDoorayOut, ticket.MessageDoorayIn)
 		if in := msgs[5]; in.DoorayLogID != st.DoorayIn || !strings.HasPrefix(in.Author, "dooray:") || !strings.Contains(in.Body, "セッションキャッシュ") {
@@ -206,14 +220,14 @@ func (c *storyChecks) check(step string, st *storyState) error {
 		}
 		c.requests(dooraytest.RouteCreateLog, 1)
 		c.deliveries("postCommentCreated 200", "postWorkflowChanged 202", "postCommentCreated 202")
-	case stepClosed:
+	case demo.StepClosed:
 		for _, id := range []int64{t1, t2} {
 			if got := c.ticket(id).Status; got != ticket.StatusDoorayAnswered {
 				t.Errorf("%s: %s", ticket.Marker(id), got)
 			}
 		}
 		c.deliveries("postCommentCreated 200", "postWorkflowChanged 202", "postCommentCreated 202", "postWorkflowChanged 202")
-	case stepResolved:
+	case demo.StepResolved:
 		hold := "<" + st.HoldOutbound.MailMessageID + ">"
 		c.mail(st.Resolve[t1], strings.Trim(st.Resolve[t1].Header.Get("Message-ID"), "<>"), t1, yamada,
 			"<"+st.Reply+">", "<"+yamada.MessageID+"> "+hold+" <"+st.Reply+">")
@@ -224,7 +238,7 @@ func (c *storyChecks) check(step string, st *storyState) error {
 				t.Errorf("%s: %s", ticket.Marker(id), got)
 			}
 		}
-	case stepCompleted:
+	case demo.StepCompleted:
 		c.events(t1, "created", "assign", "trigger", "hold", "mail_sent", "customer_reply", "escalate", "dooray_created",
 			"dooray_comment", "dooray_comment_sent", "dooray_working", "dooray_comment_received", "dooray_closed",
 			"resolve", "mail_sent", "complete")
@@ -307,7 +321,7 @@ func (c *storyChecks) messages(id int64, kinds ...ticket.MessageKind) []ticket.M
 
 func (c *storyChecks) requests(route string, want int) {
 	c.t.Helper()
-	if got := c.w.Fake.Requests()[route]; got != want {
+	if got := c.w.Fake.Requests()[route] + c.w.Partner.Requests()[route]; got != want {
 		c.t.Errorf("%d requests %s, want %d", got, route, want)
 	}
 }
@@ -330,7 +344,7 @@ func (c *storyChecks) deliveries(want ...string) {
 var demoOurMessageID = regexp.MustCompile(`^<ct-(\d+)-[0-9a-f]{16}@`)
 
 // mail asserts the headers of a mail we sent, as read back from the customer's mailbox.
-func (c *storyChecks) mail(m *storyMail, messageID string, id int64, to *storyCustomer, inReplyTo, references string) {
+func (c *storyChecks) mail(m *demo.Mail, messageID string, id int64, to *demo.Customer, inReplyTo, references string) {
 	c.t.Helper()
 	if m == nil {
 		c.t.Fatalf("no mail for %s", ticket.Marker(id))
@@ -382,25 +396,25 @@ func (c *storyChecks) outboundByMessageID(messageID string) (ticket.OutboundMail
 // address, running the task again (asynq Inspector.RunTask, as the
 // dashboard's "run" button does) sends the mail, once.
 func testDemoMailRefused(t *testing.T) {
-	refused := "refused-" + demoRandomHex(4) + "@example.test"
+	refused := "refused-" + demo.RandomHex(4) + "@example.test"
 	srv := smtptest.New(t) // answers 550 for the refused address until the cause is fixed
 	srv.SetFault(smtptest.Reject550(refused))
 	w := newStoryWorld(t, srv.Addr)
 	ctx := context.Background()
-	s := &story{w: w, timeout: 90 * time.Second, say: func(line string) { t.Log(line) }, http: &http.Client{Timeout: 20 * time.Second}}
+	s := &demo.Story{World: w, Timeout: 90 * time.Second, Say: func(line string) { t.Log(line) }, HTTP: &http.Client{Timeout: 20 * time.Second}}
 
 	var tk ticket.Ticket
-	if err := s.call(ctx, "POST", "/api/v1/tickets", map[string]any{"service": "support", "subject": "Refund request",
+	if err := s.Call(ctx, "POST", "/api/v1/tickets", map[string]any{"service": "support", "subject": "Refund request",
 		"customer_email": refused, "customer_name": "Refused Customer", "channel": "phone"}, &tk); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/assign", tk.ID), map[string]any{"operator": "ito"}, nil); err != nil {
+	if err := s.Call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/assign", tk.ID), map[string]any{"operator": "ito"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/resolve", tk.ID), map[string]any{"note": "Refunded."}, nil); err != nil {
+	if err := s.Call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/resolve", tk.ID), map[string]any{"note": "Refunded."}, nil); err != nil {
 		t.Fatal(err)
 	}
-	ev, ok, err := s.lastEvent(ctx, tk.ID, "resolve")
+	ev, ok, err := s.LastEvent(ctx, tk.ID, "resolve")
 	if err != nil || !ok {
 		t.Fatalf("resolve event: %v", err)
 	}
@@ -413,7 +427,7 @@ func testDemoMailRefused(t *testing.T) {
 	insp := asynq.NewInspector(redisOpt)
 	defer insp.Close()
 	var archived *asynq.TaskInfo
-	if _, err := s.waitFor(ctx, "the mail:send task to be archived", func() (bool, error) {
+	if _, err := s.WaitFor(ctx, "the mail:send task to be archived", func() (bool, error) {
 		tasks, err := insp.ListArchivedTasks("mail_out")
 		if len(tasks) > 0 {
 			archived = tasks[0]
@@ -429,7 +443,7 @@ func testDemoMailRefused(t *testing.T) {
 	if err != nil || out.State != ticket.OutboundFailed || out.Attempts != 1 || !strings.Contains(out.LastError, "550") {
 		t.Errorf("outbound mail after the 550: %+v (%v)", out, err)
 	}
-	if ev, ok, _ := s.lastEvent(ctx, tk.ID, "mail_failed"); !ok || ev.Data["recipient"] != refused {
+	if ev, ok, _ := s.LastEvent(ctx, tk.ID, "mail_failed"); !ok || ev.Data["recipient"] != refused {
 		t.Errorf("mail_failed event: %+v", ev)
 	}
 	// The dashboard lists it among the archived tasks of mail_out.
@@ -452,7 +466,7 @@ func testDemoMailRefused(t *testing.T) {
 	if err := insp.RunTask("mail_out", archived.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.waitFor(ctx, "the retried mail to be sent", func() (bool, error) {
+	if _, err := s.WaitFor(ctx, "the retried mail to be sent", func() (bool, error) {
 		out, err = w.Store.Outbound(ctx, outID)
 		return out.State == ticket.OutboundSent, err
 	}); err != nil {
@@ -476,7 +490,7 @@ func testDemoMailRefused(t *testing.T) {
 	if tasks, err := insp.ListArchivedTasks("mail_out"); err != nil || len(tasks) != 0 {
 		t.Errorf("archived after the retry: %d (%v)", len(tasks), err)
 	}
-	if ev, ok, _ := s.lastEvent(ctx, tk.ID, "mail_sent"); !ok {
+	if ev, ok, _ := s.LastEvent(ctx, tk.ID, "mail_sent"); !ok {
 		t.Errorf("no mail_sent event: %+v", ev)
 	}
 }

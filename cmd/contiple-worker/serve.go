@@ -19,7 +19,6 @@ import (
 
 	"github.com/contiple/contiple-worker/api"
 	"github.com/contiple/contiple-worker/channels/email"
-	"github.com/contiple/contiple-worker/dooray"
 	"github.com/contiple/contiple-worker/internal/config"
 	"github.com/contiple/contiple-worker/jobs"
 	"github.com/contiple/contiple-worker/mailer"
@@ -140,9 +139,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		}),
 	})
 	poll := &jobs.MailPoll{Store: store, Log: log.With("component", "mail:poll"), Mailboxes: intake, MaxBytes: cfg.Mail.MaxMessageBytes}
-	var doorayEvery time.Duration // 0: Dooray! is off, nothing to poll
-	if cfg.Dooray.BaseURL != "" {
-		doorayEvery = cfg.Dooray.SyncInterval.Std()
+	doorayOrgs, doorayEvery, err := doorayOrganizations(cfg, rdb, log, metrics.DoorayWait)
+	if err != nil {
+		return err
 	}
 	periodic := append(jobs.Schedule(intake, doorayEvery), jobs.RawRetentionSchedule(cfg.Mail.RawRetention.Std())...)
 	mux := asynq.NewServeMux()
@@ -154,15 +153,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
-	if cfg.Dooray.BaseURL != "" {
-		dc, err := newDoorayClient(cfg, dooray.NewRedisLimiter(rdb, "", dooray.LimiterConfig{}), log, metrics.DoorayWait)
-		if err != nil {
-			return err
-		}
-		jobs.NewDooray(jobs.DoorayConfig{Store: store, Client: dc, Queue: client, Log: log.With("component", "dooray"),
-			BotMemberID: cfg.Dooray.BotMemberID, SyncInterval: doorayEvery}).Register(mux)
+	if len(doorayOrgs) > 0 {
+		jobs.NewDooray(jobs.DoorayConfig{Store: store, Organizations: doorayOrgs, Queue: client, Log: log.With("component", "dooray"),
+			SyncInterval: cfg.Dooray.SyncInterval.Std()}).Register(mux)
 	} else {
-		log.Warn("Dooray! disabled: dooray.base_url is not configured; escalations wait in the dooray queue")
+		log.Warn("Dooray! disabled: no organisation in dooray.organizations (or dooray.base_url); escalations wait in the dooray queue")
 	}
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("asynq server: %w", err)
@@ -237,10 +232,10 @@ func (a *app) mountRoutes(mux *http.ServeMux, cfg *config.Config, r routes) {
 		(&api.V1{Store: r.store, Tokens: tokens, Log: a.log.With("component", "api"), Replies: jobs.NewOutbound(r.store)}).Mount(mux)
 		a.log.Info("integration API at /api/v1/", "tokens", len(tokens))
 	}
-	if token := a.endpointSecret("Dooray! webhook", "http.webhook_token_env", cfg.HTTP.WebhookTokenEnv); token != "" {
-		(&api.Webhook{Token: token, Links: r.store, Syncs: jobs.DoorayHints{Queue: r.client},
-			BotMemberID: cfg.Dooray.BotMemberID, Log: a.log.With("component", "webhook")}).Mount(mux)
-		a.log.Info("Dooray! webhook at /webhooks/dooray/{token}")
+	if orgs := a.webhookOrganizations(cfg); len(orgs) > 0 {
+		(&api.Webhook{Organizations: orgs, Links: r.store, Syncs: jobs.DoorayHints{Queue: r.client},
+			Log: a.log.With("component", "webhook")}).Mount(mux)
+		a.log.Info("Dooray! webhook at /webhooks/dooray/{organization}/{token}")
 	}
 }
 
@@ -263,8 +258,7 @@ func serviceDefs(cfg *config.Config) ([]ticket.ServiceDef, error) {
 	var defs []ticket.ServiceDef
 	for _, s := range cfg.Services {
 		d := ticket.ServiceDef{Key: s.Key, Name: s.Name, Address: s.Address, Locale: s.Locale, ForbiddenWords: s.ForbiddenWords,
-			Settings: map[string]any{"dooray_project_id": s.Dooray.ProjectID, "dooray_to_member_ids": s.Dooray.ToMemberIDs,
-				"dooray_to_emails": s.Dooray.ToEmails}}
+			Settings: doorayServiceSettings(cfg, s)}
 		for _, tr := range s.Triggers {
 			d.Triggers = append(d.Triggers, ticket.Trigger{Name: tr.Name,
 				FromAddresses: tr.When.FromAddresses, FromDomains: tr.When.FromDomains, SubjectContains: tr.When.SubjectContains,

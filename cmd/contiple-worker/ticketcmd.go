@@ -190,13 +190,14 @@ func (a *app) ticketCmd() *cobra.Command {
 		ctx := c.Context()
 		return s.Complete(ctx, id, *actor)
 	})
-	escalate := one("escalate N", "Escalate to Dooray!: a task is created in the project", func(c *cobra.Command) {
-		c.Flags().String("project", "", "Dooray! project id (required)")
+	escalate := one("escalate N", "Escalate to Dooray!: a task is created in the organisation's project", func(c *cobra.Command) {
+		c.Flags().String("organization", "", "Dooray! organisation key (default: the service's)")
+		c.Flags().String("project", "", "Dooray! project id (default: the service's default project there)")
 		c.Flags().String("content", "", "task content (default: what the customer wrote last, without quoted history)")
-		c.MarkFlagRequired("project")
 	}, func(c *cobra.Command, s *ticket.Store, id int64) (ticket.Ticket, error) {
 		ctx := c.Context()
-		return s.Escalate(ctx, id, ticket.Escalation{ProjectID: str(c, "project"), Content: str(c, "content"), Actor: *actor})
+		return s.Escalate(ctx, id, ticket.Escalation{Organization: str(c, "organization"), ProjectID: str(c, "project"),
+			Content: str(c, "content"), Actor: *actor})
 	})
 	doorayComment := one("dooray-comment N", "Add a comment to the ticket's Dooray! task", func(c *cobra.Command) {
 		c.Flags().String("text", "", "comment (required)")

@@ -19,6 +19,11 @@
 // caller reads the answer), a helper returns once its hooks and all earlier
 // ones are delivered, and Close waits for the queue.
 //
+// Organisations: a fake is one Dooray! organisation on its own host, with its
+// own token (WithToken), rate limit (WithRateLimit) and organisation id
+// (WithOrganizationID). Start one fake per organisation; ids repeat across
+// fakes, as they may across clouds, so a client keyed by id alone mixes them up.
+//
 // Faults: FailNext(n, status) answers without applying; DelayNext(n, d) holds
 // requests (a client with a shorter timeout gives up on a request that still
 // takes effect); FailNextAfterApply(n, status) applies then fails (status 0

@@ -126,8 +126,8 @@ func (s *Server) eventLocked(p *post, event, by string, viaAPI bool, extra map[s
 		s.opts.hookVersion: 2,
 		"post":             map[string]any{"id": p.id, "subject": p.subject, "number": p.number},
 		"project":          map[string]any{"id": proj.id, "code": proj.code},
-		"tenant":           map[string]any{"id": "1000000000000000001"},
-		"organization":     map[string]any{"id": "1000000000000000001"},
+		"tenant":           map[string]any{"id": s.opts.orgID},
+		"organization":     map[string]any{"id": s.opts.orgID},
 		"titleLink":        "https://corp.dooray.com/project/tasks/" + p.id,
 	}
 	if m := s.members[by]; m != nil {

@@ -9,7 +9,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	writeResult(w, map[string]any{
 		"id": m.id, "name": m.name, "userCode": m.userCode, "externalEmailAddress": m.email,
 		"idProviderType": "service", "idProviderUserId": m.userCode,
-		"defaultOrganization": map[string]any{"id": "1000000000000000001"},
+		"defaultOrganization": map[string]any{"id": s.opts.orgID},
 		"locale":              "ko_KR", "timezoneName": "Asia/Seoul",
 	})
 }
@@ -28,8 +28,8 @@ func (s *Server) handleMember(w http.ResponseWriter, r *http.Request) {
 func (s *Server) renderProject(p *project) map[string]any {
 	return map[string]any{
 		"id": p.id, "code": p.code, "description": p.description, "state": "active", "scope": "private",
-		"type": "public", "organization": map[string]any{"id": "1000000000000000001"},
-		"organizationId": "1000000000000000001", "projectCategoryId": nil,
+		"type": "public", "organization": map[string]any{"id": s.opts.orgID},
+		"organizationId": s.opts.orgID, "projectCategoryId": nil,
 	}
 }
 

@@ -49,6 +49,7 @@ type Server struct {
 
 type options struct {
 	token         string
+	orgID         string
 	capacity      int
 	rate          int
 	clock         func() time.Time
@@ -70,6 +71,17 @@ func WithRateLimit(capacity, rate int) Option {
 	return func(o *options) { o.capacity, o.rate = capacity, rate }
 }
 
+// WithOrganizationID sets the organisation the fake is (default
+// DefaultOrganizationID), as members/me and projects report it. A fake is one
+// organisation on one host: several fakes, each with its own token and rate
+// limit, stand for several organisations (or clouds). Their ids are drawn
+// from the same sequence, so the same project, task and comment ids occur in
+// each, as ids of different clouds may.
+func WithOrganizationID(id string) Option { return func(o *options) { o.orgID = id } }
+
+// DefaultOrganizationID is the organisation a fake is unless WithOrganizationID says otherwise.
+const DefaultOrganizationID = "1000000000000000001"
+
 // WithClock replaces time.Now for timestamps.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.clock = now } }
 
@@ -90,7 +102,7 @@ const DefaultToken = "fake-dooray-token"
 // NewServer starts a fake with one project (ProjectID), the token's member
 // (BotMemberID) and a second member acting as a human user (OtherMemberID).
 func NewServer(opts ...Option) *Server {
-	o := options{token: DefaultToken, clock: time.Now, projectCode: "helpdesk", hookVersion: "version"}
+	o := options{token: DefaultToken, orgID: DefaultOrganizationID, clock: time.Now, projectCode: "helpdesk", hookVersion: "version"}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -140,6 +152,9 @@ func (s *Server) Close() {
 
 // Token is the accepted API token.
 func (s *Server) Token() string { return s.opts.token }
+
+// OrganizationID is the organisation the fake is.
+func (s *Server) OrganizationID() string { return s.opts.orgID }
 
 // ProjectID is the id of the project the fake starts with.
 func (s *Server) ProjectID() string { return s.defaultProj }

@@ -30,7 +30,7 @@ type HTTP struct {
 	DashboardPasswordEnv string     `yaml:"dashboard_password_env"` // /monitoring/ (user "admin")
 	APITokenEnv          string     `yaml:"api_token_env"`          // /api/v1: one administrator token named "api" (before api_tokens)
 	APITokens            []APIToken `yaml:"api_tokens"`             // /api/v1 bearer tokens, each with a name and a role
-	WebhookTokenEnv      string     `yaml:"webhook_token_env"`      // /webhooks/dooray/{token}
+	WebhookTokenEnv      string     `yaml:"webhook_token_env"`      // webhook token of the Dooray! organisation "default" (or the only one)
 }
 
 // APIToken is one bearer token of /api/v1. Its name is the actor of every
@@ -59,18 +59,6 @@ type SMTP struct {
 	Timeout          Duration `yaml:"timeout"`            // per SMTP session; 0 = 30s
 	AllowInsecure    bool     `yaml:"allow_insecure"`     // credentials in clear (tls: none) to a host not on loopback
 	OAuth2           *OAuth2  `yaml:"oauth2"`             // log username in with a token instead of a password
-}
-
-type Dooray struct {
-	BaseURL      string   `yaml:"base_url"`
-	TokenEnv     string   `yaml:"token_env"`
-	TokenFile    string   `yaml:"token_file"`
-	BotMemberID  string   `yaml:"bot_member_id"`
-	SyncInterval Duration `yaml:"sync_interval"`
-	// MailDomains are the domains Dooray! mails from; such mail counts as
-	// Dooray!'s only with a valid DKIM signature of the domain. nil: dooray.com,
-	// gov-dooray.com, dooray.co.kr.
-	MailDomains []string `yaml:"mail_domains"`
 }
 
 // Mail holds intake settings shared by every mailbox.
@@ -144,12 +132,6 @@ const (
 	RefreshInFile     = "file"
 	RefreshInDatabase = "database"
 )
-
-type ServiceDooray struct {
-	ProjectID   string   `yaml:"project_id"`
-	ToMemberIDs []string `yaml:"to_member_ids"`
-	ToEmails    []string `yaml:"to_emails"` // email users, when the assignees are not members
-}
 
 // Locales maps a locale (ja, ko, en …) to a template.
 type Locales map[string]Template

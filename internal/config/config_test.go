@@ -140,3 +140,83 @@ func TestRawRetention(t *testing.T) {
 		t.Fatalf("negative retention: %v", err)
 	}
 }
+
+func TestDoorayOrganizations(t *testing.T) {
+	const base = `
+http: {addr: "127.0.0.1:8080", webhook_token_env: HOOK}
+smtp: {host: 127.0.0.1, port: 2525}
+`
+	// The old single block is one organisation, "default", and check says how to move.
+	legacy, err := Parse([]byte(base + `
+dooray: {base_url: "https://api.dooray.com", token_env: TOKEN, bot_member_id: "41", sync_interval: 10s}
+services:
+  - {key: support, name: S, address: s@example.test, dooray: {project_id: "7"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DoorayOrganization{{Key: "default", BaseURL: "https://api.dooray.com", TokenEnv: "TOKEN", BotMemberID: "41",
+		SyncInterval: Duration(10e9), WebhookTokenEnv: "HOOK"}}
+	if diff := cmp.Diff(want, legacy.DoorayOrganizations()); diff != "" {
+		t.Errorf("legacy organisations (-want +got):\n%s", diff)
+	}
+	if n := legacy.Notices(); len(n) != 1 || !strings.Contains(n[0], "organizations:") || !strings.Contains(n[0], "key: default") {
+		t.Errorf("notices %q", n)
+	}
+	if got := legacy.ServiceDoorayOrganization(legacy.Services[0]); got != "default" {
+		t.Errorf("service organisation %q", got)
+	}
+
+	two, err := Parse([]byte(base + `
+dooray:
+  sync_interval: 20s
+  organizations:
+    - {key: main, base_url: "https://api.dooray.com", token_env: MAIN, webhook_token_env: MAIN_HOOK}
+    - {key: gov, base_url: "https://api.gov-dooray.com", token_file: "/dev/null", rate_per_second: 5, burst: 10, sync_interval: 1m}
+services:
+  - key: support
+    name: S
+    address: s@example.test
+    dooray: {enabled: false, organization: main, project_id: "7", organizations: [{key: gov, projects: ["9"]}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := two.DoorayOrganizations()
+	if len(orgs) != 2 || orgs[0].SyncInterval.Std().Seconds() != 20 || orgs[1].SyncInterval.Std().Minutes() != 1 ||
+		orgs[1].WebhookTokenEnv != "" || orgs[1].RatePerSecond != 5 {
+		t.Errorf("organisations %+v", orgs)
+	}
+	if len(two.Notices()) != 0 || *two.Services[0].Dooray.Enabled {
+		t.Errorf("notices %q, enabled %v", two.Notices(), *two.Services[0].Dooray.Enabled)
+	}
+
+	_, err = Parse([]byte(base + `
+dooray:
+  base_url: "https://api.dooray.com"
+  token_env: T
+  organizations:
+    - {key: main, base_url: "ftp://x", token_env: M, rate_per_second: -1}
+    - {key: main, token_env: M, token_file: /nonexistent}
+services:
+  - key: support
+    name: S
+    address: s@example.test
+    dooray: {organization: finance, organizations: [{key: main}, {key: gov}]}
+`))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err = %v", err)
+	}
+	var paths []string
+	for _, p := range ps {
+		paths = append(paths, p.Path)
+	}
+	wantPaths := []string{"dooray.base_url",
+		"dooray.organizations[0].base_url", "dooray.organizations[0].rate_per_second",
+		"dooray.organizations[1].key", "dooray.organizations[1].base_url", "dooray.organizations[1].token_file", "dooray.organizations[1].token_file",
+		"services[0].dooray.organization", "services[0].dooray.organizations[1].key"}
+	if diff := cmp.Diff(wantPaths, paths); diff != "" {
+		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net"
 	"net/mail"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -62,15 +61,7 @@ func (c *Config) Validate() []Problem {
 		v.add("mail.raw_retention", "must be 0 (keep raw mail) or more")
 	}
 
-	if c.Dooray.BaseURL != "" {
-		if u, err := url.Parse(c.Dooray.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			v.add("dooray.base_url", "%q is not an http(s) URL", c.Dooray.BaseURL)
-		}
-		if c.Dooray.TokenEnv == "" && c.Dooray.TokenFile == "" {
-			v.add("dooray.token_env", "is required when dooray.base_url is set")
-		}
-	}
-	v.secret("dooray.token", c.Dooray.TokenEnv, c.Dooray.TokenFile)
+	c.validateDooray(v)
 	for i, d := range c.Dooray.MailDomains {
 		if !mailDomain.MatchString(d) {
 			v.add(fmt.Sprintf("dooray.mail_domains[%d]", i), "%q is not a lower-case domain name", d)
@@ -98,9 +89,7 @@ func (c *Config) Validate() []Problem {
 		if s.Mailbox != nil {
 			v.mailbox(p+".mailbox", s.Mailbox)
 		}
-		if s.Dooray.ProjectID != "" && c.Dooray.BaseURL == "" {
-			v.add(p+".dooray.project_id", "set, but dooray.base_url is not")
-		}
+		c.validateServiceDooray(v, p+".dooray", s.Dooray)
 		for _, kind := range slices.Sorted(maps.Keys(s.Templates)) {
 			locales := s.Templates[kind]
 			if !slices.Contains(kinds, kind) {
