@@ -19,6 +19,9 @@ type MailIngest struct {
 	Store *ticket.Store
 	Log   *slog.Logger
 	Parse email.ParseOptions
+	// Budget bounds the bytes of mail read and parsed at once in this
+	// process (nil: unbounded).
+	Budget *MemoryBudget
 	// TrackerDomains are the sender domains of Dooray!'s own mail (default
 	// dooray.com and its government and finance clouds).
 	TrackerDomains []string
@@ -51,7 +54,18 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 	if im.State != ticket.InboundReceived {
 		return ticket.IngestResult{Outcome: ticket.IngestDone, Reason: "already " + im.State}, nil
 	}
-	parsed, parseErr := email.Parse(im.Raw, h.Parse)
+	// The mail's size of the budget is held from reading its bytes until its
+	// ticket is stored (attachments included), the whole time it is in memory.
+	release, err := h.Budget.Acquire(ctx, im.RawSize)
+	if err != nil {
+		return ticket.IngestResult{}, err
+	}
+	defer release()
+	raw, err := h.Store.InboundRaw(ctx, im)
+	if err != nil {
+		return ticket.IngestResult{}, fmt.Errorf("inbound mail %d: %w", id, err)
+	}
+	parsed, parseErr := email.Parse(raw, h.Parse)
 	m := parsed.Message()
 	hints := ticket.Hints{Tracker: h.fromTracker(parsed.From.Address)}
 	if n, ok := email.ExtractTicketMarker(parsed.Subject); ok {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -84,10 +85,12 @@ func (s *Store) MailboxError(ctx context.Context, name, msg string) error {
 }
 
 // Fetched is one message read from a mailbox. Raw is nil when the message was
-// too large to read; TooLarge then says so.
+// too large to read; TooLarge then says so. A large message comes as Body
+// instead (a spool file), and is streamed into the database, never held whole.
 type Fetched struct {
 	UID      uint32
 	Raw      []byte
+	Body     io.ReadSeeker // when set, the message's bytes, from its start; Raw is nil
 	Size     int64
 	TooLarge string
 }
@@ -104,6 +107,17 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 		var maxUID uint32
 		for _, m := range msgs {
 			maxUID = max(maxUID, m.UID)
+			if m.Body != nil {
+				id, err := saveStreamed(ctx, tx, mailboxID, uidValidity, m, now)
+				if err != nil || id == 0 {
+					return err
+				}
+				ids = append(ids, id)
+				if err := oweIngest(ctx, tx, id, now); err != nil {
+					return err
+				}
+				continue
+			}
 			state, errText := InboundReceived, ""
 			if m.Raw == nil {
 				state, errText = InboundFailed, m.TooLarge
@@ -124,8 +138,7 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 			}
 			ids = append(ids, id)
 			if state == InboundReceived {
-				if _, err := tx.Exec(ctx, `INSERT INTO outbox (kind, payload, created_at) VALUES ($1, $2, $3)`,
-					OutboxMailIngest, map[string]int64{"inbound_mail_id": id}, now); err != nil {
+				if err := oweIngest(ctx, tx, id, now); err != nil {
 					return err
 				}
 			}
@@ -135,6 +148,13 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 		return err
 	})
 	return ids, err
+}
+
+// oweIngest records the mail:ingest task inbound mail id owes.
+func oweIngest(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO outbox (kind, payload, created_at) VALUES ($1, $2, $3)`,
+		OutboxMailIngest, map[string]int64{"inbound_mail_id": id}, now)
+	return err
 }
 
 func nonNilBytes(b []byte) []byte {
@@ -189,7 +209,8 @@ type InboundMail struct {
 	TicketID    *int64     `json:"ticket_id,omitempty"`
 	ReceivedAt  time.Time  `json:"received_at"`
 	ProcessedAt *time.Time `json:"processed_at,omitempty"`
-	Raw         []byte     `json:"-"`
+	Raw         []byte     `json:"-"` // nil when RawSize is large: see InboundRaw
+	RawSize     int64      `json:"-"` // bytes stored
 }
 
 const inboundColumns = `i.id, b.name, b.service_key, i.uidvalidity, i.uid, i.message_id, i.size, i.state, i.error, i.ticket_id,
@@ -204,15 +225,30 @@ func scanInbound(r pgx.Row, extra ...any) (InboundMail, error) {
 	return m, err
 }
 
-// Inbound returns one stored mail with its raw bytes.
+// Inbound returns one stored mail with its raw bytes when they are small;
+// large ones (Raw nil, RawSize set) are read with InboundRaw.
 func (s *Store) Inbound(ctx context.Context, id int64) (InboundMail, error) {
 	var raw []byte
-	m, err := scanInbound(s.pool.QueryRow(ctx, "SELECT "+inboundColumns+", i.raw FROM inbound_mails i JOIN mailboxes b ON b.id = i.mailbox_id WHERE i.id = $1", id), &raw)
+	var size int64
+	m, err := scanInbound(s.pool.QueryRow(ctx, "SELECT "+inboundColumns+`, CASE WHEN length(i.raw) <= $2 THEN i.raw END, length(i.raw)
+		FROM inbound_mails i JOIN mailboxes b ON b.id = i.mailbox_id WHERE i.id = $1`, id, streamOver), &raw, &size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, fmt.Errorf("inbound mail %d: %w", id, ErrNotFound)
 	}
-	m.Raw = raw
+	m.Raw, m.RawSize = raw, size
+	if m.Raw == nil && size == 0 {
+		m.Raw = []byte{}
+	}
 	return m, err
+}
+
+// InboundRaw reads the raw bytes of a large stored mail (m from Inbound) into
+// one buffer of their size: the caller holds one copy of the mail, not three.
+func (s *Store) InboundRaw(ctx context.Context, m InboundMail) ([]byte, error) {
+	if m.Raw != nil {
+		return m.Raw, nil
+	}
+	return readRaw(ctx, s.pool, m.ID, m.RawSize)
 }
 
 // InboundByState lists stored mails in the given states, newest first, without raw bytes.
@@ -610,7 +646,11 @@ func storeAttachment(ctx context.Context, tx pgx.Tx, msgID int64, a channels.Att
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO attachments (sha256, size, content_type, data) VALUES ($1, $2, $3, $4)
+	if len(a.Data) > streamOver {
+		if err := storeLargeAttachment(ctx, tx, key, ct, a.Data); err != nil {
+			return err
+		}
+	} else if _, err := tx.Exec(ctx, `INSERT INTO attachments (sha256, size, content_type, data) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (sha256) DO NOTHING`, key, len(a.Data), ct, a.Data); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -40,6 +41,7 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			limitHeap(cfg)
 			return a.serve(cmd.Context(), cfg)
 		},
 	}
@@ -128,7 +130,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), jobs.Once(rdb, periodic))
 	poll.Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
-		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
+		Parse:  email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes},
+		Budget: jobs.NewMemoryBudget(cfg.Mail.MemoryBudget)}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
 	if cfg.Dooray.BaseURL != "" {
@@ -352,3 +355,16 @@ func (l asynqLogger) Info(args ...any)  { l.l.Info(fmt.Sprint(args...)) }
 func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...)) }
 func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...)) }
 func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...)); os.Exit(1) }
+
+// limitHeap gives the Go runtime a soft memory limit that follows
+// mail.memory_budget (unless GOMEMLIMIT sets one): twice the budget (the
+// mail read and what its parse makes of it) and 48 MiB for the rest of the
+// worker. The collector then runs before garbage from big mail piles up
+// instead of letting the heap double, so the resident size is set by
+// configuration, not by the mail.
+func limitHeap(cfg *config.Config) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(2*cfg.Mail.MemoryBudget + 48<<20)
+}

@@ -56,6 +56,9 @@ type Dooray struct {
 type Mail struct {
 	MaxMessageBytes    int64 `yaml:"max_message_bytes"`    // larger mail is quarantined; 0 = 25 MiB
 	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"` // larger parts are dropped; 0 = 20 MiB
+	// MemoryBudget is the bytes of mail one process reads and parses at once;
+	// more waits. 0 = 32 MiB. The Go heap limit follows it (see serve).
+	MemoryBudget int64 `yaml:"memory_budget"`
 }
 
 type Service struct {
@@ -195,6 +198,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Mail.MaxAttachmentBytes == 0 {
 		c.Mail.MaxAttachmentBytes = 20 << 20
+	}
+	if c.Mail.MemoryBudget == 0 {
+		c.Mail.MemoryBudget = 32 << 20
 	}
 	for i := range c.Services {
 		s := &c.Services[i]

@@ -46,6 +46,9 @@ func (c *Config) Validate() []Problem {
 	if c.SMTP.RatePerMinute < 0 {
 		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
 	}
+	if c.Mail.MemoryBudget < 1<<20 {
+		v.add("mail.memory_budget", "must be at least 1 MiB (1048576)")
+	}
 
 	if c.Dooray.BaseURL != "" {
 		if u, err := url.Parse(c.Dooray.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
