@@ -251,19 +251,25 @@ func (c *dbCounter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFr
 // whose every connection reports to counts.
 func (in *intake) traced(b *testing.B, counts *dbCounter) {
 	b.Helper()
-	cfg, err := pgxpool.ParseConfig(testenv.URLFor(b, in.pool))
+	in.pool = tracedPool(b, in.pool, counts)
+	in.store = ticket.NewStore(in.pool, nil)
+	in.h.Store = in.store
+}
+
+// tracedPool is a pool on pool's database whose connections report to counts.
+func tracedPool(b *testing.B, pool *pgxpool.Pool, counts *dbCounter) *pgxpool.Pool {
+	b.Helper()
+	cfg, err := pgxpool.ParseConfig(testenv.URLFor(b, pool))
 	if err != nil {
 		b.Fatal(err)
 	}
 	cfg.ConnConfig.Tracer = counts
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(pool.Close)
-	in.pool = pool
-	in.store = ticket.NewStore(pool, nil)
-	in.h.Store = in.store
+	b.Cleanup(traced.Close)
+	return traced
 }
 
 // runWorkers runs the relay and an asynq server with the ingest handler, as serve does.

@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/contiple/contiple-worker/internal/testenv"
+	"github.com/contiple/contiple-worker/ticket"
 )
 
 // BenchmarkMailSendPostfix is the whole mail:send handler (lock, load,
 // render, claim, SMTP into the local Postfix, record) with 1 and 4 workers
-// sharing one mailer.Sender whose SMTP sessions are reused.
+// sharing one mailer.Sender whose SMTP sessions are reused, with the
+// statements and round trips to PostgreSQL per mail.
 func BenchmarkMailSendPostfix(b *testing.B) {
 	addr := testenv.Lookup(b, "CONTIPLE_SMTP_ADDR")
 	for _, workers := range []int{1, 4} {
@@ -26,6 +28,8 @@ func BenchmarkMailSendPostfix(b *testing.B) {
 				ids <- id
 			}
 			close(ids)
+			var counts dbCounter
+			e.h.Store = ticket.NewStore(tracedPool(b, e.pool, &counts), nil)
 			var wg sync.WaitGroup
 			b.ResetTimer()
 			start := time.Now()
@@ -43,6 +47,8 @@ func BenchmarkMailSendPostfix(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "mails/s")
 			b.ReportMetric(float64(sender.Dials()), "dials")
+			b.ReportMetric(float64(counts.statements.Load())/float64(b.N), "stmts/mail")
+			b.ReportMetric(float64(counts.roundTrips.Load())/float64(b.N), "roundtrips/mail")
 		})
 	}
 }

@@ -94,55 +94,11 @@ func (s *Store) ReplyContext(ctx context.Context, id int64, kind MessageKind) (M
 }
 
 // mailContext reads the service, templates, forbidden words and threading
-// keys of a mail about t. exclude is the outbound mail being sent, left out of
-// its own References.
-func mailContext(ctx context.Context, q querier, t Ticket, kind MessageKind, exclude int64) (MailContext, error) {
+// keys of a mail about t, in one round trip (a pipelined batch). exclude is
+// the outbound mail being sent, left out of its own References.
+func mailContext(ctx context.Context, tx pgx.Tx, t Ticket, kind MessageKind, exclude int64) (MailContext, error) {
 	mc := MailContext{Ticket: t}
 	var links []byte
-	err := q.QueryRow(ctx, `SELECT key, name, address, locale, coalesce(settings->'links', '[]') FROM services WHERE key = $1`,
-		t.Service).Scan(&mc.Service.Key, &mc.Service.Name, &mc.Service.Address, &mc.Service.Locale, &links)
-	if err != nil {
-		return mc, fmt.Errorf("service %q of ticket %d: %w", t.Service, t.ID, err)
-	}
-	if json.Unmarshal(links, &mc.Service.Links) != nil {
-		mc.Service.Links = nil // malformed settings must not stop mail
-	}
-	rows, err := q.Query(ctx, `SELECT kind, locale, subject, text_body, html_body FROM mail_templates
-		WHERE service_key = $1 AND kind = $2 ORDER BY locale`, t.Service, kind)
-	if err != nil {
-		return mc, err
-	}
-	if mc.Templates, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TemplateDef, error) {
-		var d TemplateDef
-		err := r.Scan(&d.Kind, &d.Locale, &d.Subject, &d.Text, &d.HTML)
-		return d, err
-	}); err != nil {
-		return mc, err
-	}
-	rows, err = q.Query(ctx, `SELECT word FROM forbidden_words WHERE service_key = $1 ORDER BY word`, t.Service)
-	if err != nil {
-		return mc, err
-	}
-	if mc.ForbiddenWords, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		return mc, err
-	}
-	if err := q.QueryRow(ctx, `SELECT coalesce((SELECT body FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer'
-		ORDER BY id DESC LIMIT 1), '')`, t.ID).Scan(&mc.CustomerText); err != nil {
-		return mc, err
-	}
-	// The conversation: the customer's mails (with the References they carried)
-	// and the mails we already sent, in time order.
-	rows, err = q.Query(ctx, `SELECT id, refs, customer FROM (
-			SELECT mail_message_id AS id, refs, true AS customer, created_at AS at, id AS seq
-			FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer' AND mail_message_id IS NOT NULL AND mail_message_id <> ''
-			UNION ALL
-			SELECT mail_message_id, '{}', false, sent_at, id
-			FROM outbound_mails WHERE ticket_id = $1 AND state = 'sent' AND id <> $2
-		) c ORDER BY at, seq`, t.ID, exclude)
-	if err != nil {
-		return mc, err
-	}
-	defer rows.Close()
 	var chain []string
 	add := func(id string) {
 		id = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
@@ -150,23 +106,62 @@ func mailContext(ctx context.Context, q querier, t Ticket, kind MessageKind, exc
 			chain = append(chain, id)
 		}
 	}
-	for rows.Next() {
-		var id string
-		var refs []string
-		var customer bool
-		if err := rows.Scan(&id, &refs, &customer); err != nil {
-			return mc, err
+	b := &pgx.Batch{}
+	b.Queue(`SELECT key, name, address, locale, coalesce(settings->'links', '[]') FROM services WHERE key = $1`, t.Service).
+		QueryRow(func(r pgx.Row) error {
+			if err := r.Scan(&mc.Service.Key, &mc.Service.Name, &mc.Service.Address, &mc.Service.Locale, &links); err != nil {
+				return fmt.Errorf("service %q of ticket %d: %w", t.Service, t.ID, err)
+			}
+			return nil
+		})
+	b.Queue(`SELECT kind, locale, subject, text_body, html_body FROM mail_templates
+		WHERE service_key = $1 AND kind = $2 ORDER BY locale`, t.Service, kind).Query(func(rows pgx.Rows) error {
+		var err error
+		mc.Templates, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TemplateDef, error) {
+			var d TemplateDef
+			err := r.Scan(&d.Kind, &d.Locale, &d.Subject, &d.Text, &d.HTML)
+			return d, err
+		})
+		return err
+	})
+	b.Queue(`SELECT word FROM forbidden_words WHERE service_key = $1 ORDER BY word`, t.Service).Query(func(rows pgx.Rows) error {
+		var err error
+		mc.ForbiddenWords, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	b.Queue(`SELECT coalesce((SELECT body FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer'
+		ORDER BY id DESC LIMIT 1), '')`, t.ID).QueryRow(func(r pgx.Row) error { return r.Scan(&mc.CustomerText) })
+	// The conversation: the customer's mails (with the References they carried)
+	// and the mails we already sent, in time order.
+	b.Queue(`SELECT id, refs, customer FROM (
+			SELECT mail_message_id AS id, refs, true AS customer, created_at AS at, id AS seq
+			FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer' AND mail_message_id IS NOT NULL AND mail_message_id <> ''
+			UNION ALL
+			SELECT mail_message_id, '{}', false, sent_at, id
+			FROM outbound_mails WHERE ticket_id = $1 AND state = 'sent' AND id <> $2
+		) c ORDER BY at, seq`, t.ID, exclude).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			var refs []string
+			var customer bool
+			if err := rows.Scan(&id, &refs, &customer); err != nil {
+				return err
+			}
+			for _, r := range refs {
+				add(r)
+			}
+			add(id)
+			if customer {
+				mc.InReplyTo = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
+			}
 		}
-		for _, r := range refs {
-			add(r)
-		}
-		add(id)
-		if customer {
-			mc.InReplyTo = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
-		}
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return mc, err
+	}
+	if json.Unmarshal(links, &mc.Service.Links) != nil {
+		mc.Service.Links = nil // malformed settings must not stop mail
 	}
 	if i := slices.Index(chain, mc.InReplyTo); mc.InReplyTo != "" && i >= 0 {
 		chain = append(append(chain[:i:i], chain[i+1:]...), mc.InReplyTo) // the parent comes last

@@ -47,6 +47,9 @@ func (a *app) serveCmd() *cobra.Command {
 	}
 }
 
+// workers is how many tasks one serve process runs at once.
+const workers = 10
+
 func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	log := a.log
 	store, pool, err := a.openStore(ctx)
@@ -98,7 +101,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 
 	srv := asynq.NewServer(redisOpt, asynq.Config{
-		Concurrency:       10,
+		Concurrency:       workers,
 		Queues:            jobs.Queues,
 		ShutdownTimeout:   25 * time.Second,
 		TaskCheckInterval: 100 * time.Millisecond, // an idle worker picks new work up within 0.1 s
@@ -316,8 +319,10 @@ func newSender(cfg *config.Config) (*mailer.Sender, error) {
 			return nil, fmt.Errorf("smtp: %w", err)
 		}
 	}
+	// One idle SMTP session per worker: with fewer, sessions are closed after
+	// a mail and dialled again for the next when every worker is sending.
 	return mailer.NewSender(mailer.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: password, Timeout: cfg.SMTP.Timeout.Std()})
+		Username: cfg.SMTP.Username, Password: password, Timeout: cfg.SMTP.Timeout.Std(), MaxIdle: workers})
 }
 
 // mailboxIntakes reads each service's mailbox with its password.
