@@ -264,6 +264,7 @@ func tracedPool(b *testing.B, pool *pgxpool.Pool, counts *dbCounter) *pgxpool.Po
 		b.Fatal(err)
 	}
 	cfg.ConnConfig.Tracer = counts
+	cfg.MaxConns = 25 // as serve opens
 	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
