@@ -273,7 +273,8 @@ func tracedPool(b *testing.B, pool *pgxpool.Pool, counts *dbCounter) *pgxpool.Po
 	return traced
 }
 
-// runWorkers runs the relay and an asynq server with the ingest handler, as serve does.
+// runWorkers runs the relay and an asynq server with the ingest handler and
+// the outbox middleware, as serve does.
 func runWorkers(b *testing.B, in *intake, concurrency int) (stop func()) {
 	b.Helper()
 	opt, err := asynq.ParseRedisURI(testenv.NewRedisDB(b))
@@ -284,6 +285,7 @@ func runWorkers(b *testing.B, in *intake, concurrency int) (stop func()) {
 	srv := asynq.NewServer(opt, asynq.Config{Concurrency: concurrency, Queues: Queues,
 		Logger: asynqQuiet{}, TaskCheckInterval: 10 * time.Millisecond})
 	mux := asynq.NewServeMux()
+	mux.Use(OutboxDone(in.pool, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	in.h.Register(mux)
 	if err := srv.Start(mux); err != nil {
 		b.Fatal(err)

@@ -38,6 +38,9 @@ func (h *MailIngest) handle(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t.Payload(), &p); err != nil {
 		return err
 	}
+	if len(p.InboundMailIDs) > 0 {
+		return h.IngestMany(ctx, p.InboundMailIDs)
+	}
 	_, err := h.Ingest(ctx, p.InboundMailID)
 	if errors.Is(err, ticket.ErrNotFound) {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -65,6 +68,17 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 	if err != nil {
 		return ticket.IngestResult{}, fmt.Errorf("inbound mail %d: %w", id, err)
 	}
+	item := h.prepare(id, raw)
+	res, err := h.Store.Ingest(ctx, id, item.Message, item.Hints, item.ParseErr)
+	if err != nil {
+		return res, fmt.Errorf("inbound mail %d: %w", id, err)
+	}
+	h.logIngested(ctx, im, item, res)
+	return res, nil
+}
+
+// prepare parses a stored mail and reads the hints of the ticket it may belong to.
+func (h *MailIngest) prepare(id int64, raw []byte) ticket.IngestItem {
 	parsed, parseErr := email.Parse(raw, h.Parse)
 	m := parsed.Message()
 	hints := ticket.Hints{Tracker: h.fromTracker(parsed.From.Address)}
@@ -76,17 +90,16 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 			hints.Tokens = append(hints.Tokens, n)
 		}
 	}
-	res, err := h.Store.Ingest(ctx, id, &m, hints, parseErr)
-	if err != nil {
-		return res, fmt.Errorf("inbound mail %d: %w", id, err)
-	}
+	return ticket.IngestItem{ID: id, Message: &m, Hints: hints, ParseErr: parseErr}
+}
+
+func (h *MailIngest) logIngested(ctx context.Context, im ticket.InboundMail, item ticket.IngestItem, res ticket.IngestResult) {
 	level := slog.LevelInfo
 	if res.Outcome == ticket.IngestFailed {
 		level = slog.LevelWarn
 	}
-	h.Log.Log(ctx, level, "mail ingested", "inbound_mail_id", id, "mailbox", im.Mailbox, "uid", im.UID,
-		"message_id", parsed.MessageID, "outcome", res.Outcome, "ticket_id", res.TicketID, "reason", res.Reason)
-	return res, nil
+	h.Log.Log(ctx, level, "mail ingested", "inbound_mail_id", im.ID, "mailbox", im.Mailbox, "uid", im.UID,
+		"message_id", item.Message.ExternalID, "outcome", res.Outcome, "ticket_id", res.TicketID, "reason", res.Reason)
 }
 
 func (h *MailIngest) fromTracker(addr string) bool {

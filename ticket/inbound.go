@@ -17,7 +17,7 @@ import (
 )
 
 // OutboxMailIngest is the task that turns a stored inbound mail into a ticket.
-const OutboxMailIngest = "mail:ingest" // payload {"inbound_mail_id": N}
+const OutboxMailIngest = "mail:ingest" // payload {"inbound_mail_id": N} or {"inbound_mail_ids": [N, …]}
 
 // Inbound mail states (inbound_mails.state).
 const (
@@ -105,6 +105,7 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		now := s.now()
 		var maxUID uint32
+		var received []int64 // owe one mail:ingest for all of them
 		for _, m := range msgs {
 			maxUID = max(maxUID, m.UID)
 			if m.Body != nil {
@@ -113,9 +114,7 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 					return err
 				}
 				ids = append(ids, id)
-				if err := oweIngest(ctx, tx, id, now); err != nil {
-					return err
-				}
+				received = append(received, id)
 				continue
 			}
 			state, errText := InboundReceived, ""
@@ -138,10 +137,11 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 			}
 			ids = append(ids, id)
 			if state == InboundReceived {
-				if err := oweIngest(ctx, tx, id, now); err != nil {
-					return err
-				}
+				received = append(received, id)
 			}
+		}
+		if err := oweIngest(ctx, tx, received, now); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE mailboxes SET last_uid = greatest(last_uid, $2), last_fetch_at = $3, last_error = ''
 			WHERE id = $1 AND uidvalidity = $4`, mailboxID, int64(maxUID), now, int64(uidValidity))
@@ -150,10 +150,14 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 	return ids, err
 }
 
-// oweIngest records the mail:ingest task inbound mail id owes.
-func oweIngest(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
+// oweIngest records the one mail:ingest task the inbound mails ids owe
+// together (ingested in one transaction, in order: see IngestBatch).
+func oweIngest(ctx context.Context, tx pgx.Tx, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO outbox (kind, payload, created_at) VALUES ($1, $2, $3)`,
-		OutboxMailIngest, map[string]int64{"inbound_mail_id": id}, now)
+		OutboxMailIngest, map[string][]int64{"inbound_mail_ids": ids}, now)
 	return err
 }
 
@@ -330,29 +334,31 @@ type IngestResult struct {
 // Ingesting a row twice does nothing the second time.
 func (s *Store) Ingest(ctx context.Context, id int64, m *channels.Message, h Hints, parseErr error) (IngestResult, error) {
 	var res IngestResult
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		in := &ingest{tx: tx, id: id, m: m, h: h, now: s.now()}
-		var err error
-		res, err = in.run(ctx, parseErr)
-		if err != nil {
-			return err
-		}
-		if res.Outcome == IngestDone {
-			return nil
-		}
-		state := map[string]string{IngestCreated: InboundProcessed, IngestThreaded: InboundProcessed, IngestReopened: InboundProcessed,
-			IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed}[res.Outcome]
-		if res.Outcome == IngestBounce && res.TicketID == 0 {
-			state = InboundIgnored
-		}
-		var ticketID *int64
-		if res.TicketID != 0 {
-			ticketID = &res.TicketID
-		}
-		_, err = tx.Exec(ctx, `UPDATE inbound_mails SET state = $2, error = $3, ticket_id = coalesce($4, ticket_id),
-			message_id = $5, processed_at = $6 WHERE id = $1`, id, state, res.Reason, ticketID, m.ExternalID, in.now)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		res, err = ingestIn(ctx, tx, id, m, h, parseErr, s.now())
 		return err
 	})
+	return res, err
+}
+
+// ingestIn is Ingest inside a transaction the caller holds.
+func ingestIn(ctx context.Context, tx pgx.Tx, id int64, m *channels.Message, h Hints, parseErr error, now time.Time) (IngestResult, error) {
+	in := &ingest{tx: tx, id: id, m: m, h: h, now: now}
+	res, err := in.run(ctx, parseErr)
+	if err != nil || res.Outcome == IngestDone {
+		return res, err
+	}
+	state := map[string]string{IngestCreated: InboundProcessed, IngestThreaded: InboundProcessed, IngestReopened: InboundProcessed,
+		IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed}[res.Outcome]
+	if res.Outcome == IngestBounce && res.TicketID == 0 {
+		state = InboundIgnored
+	}
+	var ticketID *int64
+	if res.TicketID != 0 {
+		ticketID = &res.TicketID
+	}
+	_, err = tx.Exec(ctx, `UPDATE inbound_mails SET state = $2, error = $3, ticket_id = coalesce($4, ticket_id),
+		message_id = $5, processed_at = $6 WHERE id = $1`, id, state, res.Reason, ticketID, m.ExternalID, in.now)
 	return res, err
 }
 
