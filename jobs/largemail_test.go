@@ -59,6 +59,24 @@ func TestLargeMailStreamsThroughTheDatabase(t *testing.T) {
 			t.Fatalf("save %d again: %v %v", i, again, err)
 		}
 	}
+	// Saving a batch that ends with a stored big mail still moves the mailbox
+	// on past it (else every cycle would download it again).
+	small := mailFrom("s@example.jp", "小さい", "本文")
+	if got, err := in.store.SaveFetched(ctx, in.mailbox.ID, 7, []ticket.Fetched{
+		{UID: 3, Raw: []byte(small), Size: int64(len(small))},
+		{UID: 4, Body: strings.NewReader(raws[0]), Size: int64(len(raws[0]))},
+	}); err != nil || len(got) != 2 {
+		t.Fatalf("save a small and a big one: %v %v", got, err)
+	}
+	if got, err := in.store.SaveFetched(ctx, in.mailbox.ID, 7, []ticket.Fetched{
+		{UID: 4, Body: strings.NewReader(raws[0]), Size: int64(len(raws[0]))},
+		{UID: 5, Raw: []byte(small), Size: int64(len(small))},
+	}); err != nil || len(got) != 1 {
+		t.Fatalf("save the big one again and a new small one: %v %v", got, err)
+	}
+	if mb, err := in.store.Mailbox(ctx, "support"); err != nil || mb.LastUID != 5 {
+		t.Errorf("last UID %d (%v), want 5", mb.LastUID, err)
+	}
 	for i, id := range ids {
 		var hash string
 		var size int

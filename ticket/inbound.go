@@ -106,15 +106,28 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 		now := s.now()
 		var maxUID uint32
 		var received []int64 // owe one mail:ingest for all of them
+		// The rows go in one pipelined batch (one round trip), in order; a
+		// streamed message sends what is queued before it first.
+		b := &pgx.Batch{}
+		send := func() error {
+			err := tx.SendBatch(ctx, b).Close()
+			b = &pgx.Batch{}
+			return err
+		}
 		for _, m := range msgs {
 			maxUID = max(maxUID, m.UID)
 			if m.Body != nil {
-				id, err := saveStreamed(ctx, tx, mailboxID, uidValidity, m, now)
-				if err != nil || id == 0 {
+				if err := send(); err != nil {
 					return err
 				}
-				ids = append(ids, id)
-				received = append(received, id)
+				id, err := saveStreamed(ctx, tx, mailboxID, uidValidity, m, now)
+				if err != nil {
+					return err
+				}
+				if id != 0 { // 0: stored before
+					ids = append(ids, id)
+					received = append(received, id)
+				}
 				continue
 			}
 			state, errText := InboundReceived, ""
@@ -125,20 +138,27 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 				}
 			}
 			sum := sha256.Sum256(m.Raw)
-			var id int64
-			err := tx.QueryRow(ctx, `INSERT INTO inbound_mails (mailbox_id, uidvalidity, uid, content_hash, raw, size, state, error, received_at)
+			b.Queue(`INSERT INTO inbound_mails (mailbox_id, uidvalidity, uid, content_hash, raw, size, state, error, received_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (mailbox_id, uidvalidity, uid) DO NOTHING RETURNING id`,
-				mailboxID, int64(uidValidity), int64(m.UID), hex.EncodeToString(sum[:]), nonNilBytes(m.Raw), m.Size, state, errText, now).Scan(&id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			ids = append(ids, id)
-			if state == InboundReceived {
-				received = append(received, id)
-			}
+				mailboxID, int64(uidValidity), int64(m.UID), hex.EncodeToString(sum[:]), nonNilBytes(m.Raw), m.Size, state, errText, now).
+				QueryRow(func(r pgx.Row) error {
+					var id int64
+					err := r.Scan(&id)
+					if errors.Is(err, pgx.ErrNoRows) {
+						return nil // stored before
+					}
+					if err != nil {
+						return err
+					}
+					ids = append(ids, id)
+					if state == InboundReceived {
+						received = append(received, id)
+					}
+					return nil
+				})
+		}
+		if err := send(); err != nil {
+			return err
 		}
 		if err := oweIngest(ctx, tx, received, now); err != nil {
 			return err
