@@ -362,14 +362,15 @@ func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...)) }
 func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...)); os.Exit(1) }
 
 // limitHeap gives the Go runtime a soft memory limit that follows
-// mail.memory_budget (unless GOMEMLIMIT sets one): twice the budget (the
-// mail read and what its parse makes of it) and 48 MiB for the rest of the
-// worker. The collector then runs before garbage from big mail piles up
-// instead of letting the heap double, so the resident size is set by
-// configuration, not by the mail.
+// mail.memory_budget (unless GOMEMLIMIT sets one): twice the budget, or twice
+// mail.max_message_bytes when that is larger (a mail over the budget is
+// parsed alone, but whole), for the mail read and what its parse makes of it,
+// and 48 MiB for the rest of the worker. The collector then runs before
+// garbage from big mail piles up instead of letting the heap double, so the
+// resident size is set by configuration, not by the mail.
 func limitHeap(cfg *config.Config) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	debug.SetMemoryLimit(2*cfg.Mail.MemoryBudget + 48<<20)
+	debug.SetMemoryLimit(2*max(cfg.Mail.MemoryBudget, cfg.Mail.MaxMessageBytes) + 48<<20)
 }
