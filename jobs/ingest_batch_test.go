@@ -97,3 +97,34 @@ func TestIngestTaskOfOneMail(t *testing.T) {
 		t.Errorf("state %q, %v", state, err)
 	}
 }
+
+// When the database refuses a batch's transaction (here: a mail gone between
+// reading the batch and ingesting it), the mails are ingested one by one, so
+// one mail does not hold the others back.
+func TestBatchIntakeFallsBackToOneByOne(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	in := newIntake(t)
+	var batch []ticket.Fetched
+	for i := range 3 {
+		raw := mailFrom(fmt.Sprintf("e%d@example.jp", i), "質問", "本文", fmt.Sprintf("Message-ID: <e%d@example.jp>", i))
+		batch = append(batch, ticket.Fetched{UID: uint32(i + 1), Raw: []byte(raw), Size: int64(len(raw))})
+	}
+	ids, err := in.store.SaveFetched(ctx, in.mailbox.ID, 7, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, err := in.store.InboundBatch(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := ticket.InboundMail{ID: ids[2] + 1000, State: ticket.InboundReceived, RawSize: 10}
+	chunk = append(chunk[:1], append([]ticket.InboundMail{gone}, chunk[1:]...)...)
+	if err := in.h.ingestChunk(ctx, chunk, 1000); err != nil {
+		t.Fatalf("ingestChunk: %v", err)
+	}
+	var processed int
+	if err := in.pool.QueryRow(ctx, "SELECT count(*) FROM inbound_mails WHERE state = 'processed' AND ticket_id IS NOT NULL").Scan(&processed); err != nil || processed != 3 {
+		t.Errorf("%d of 3 mails processed (%v)", processed, err)
+	}
+}
