@@ -62,9 +62,11 @@ func QueueFor(taskType string) string {
 // when the first task has already completed.
 const retention = 24 * time.Hour
 
-// MailIngestPayload is the payload of mail:ingest (outbox row of intake).
+// MailIngestPayload is the payload of mail:ingest: one mail (mail retry), or
+// the mails one poll stored together (intake), ingested in that order.
 type MailIngestPayload struct {
-	InboundMailID int64 `json:"inbound_mail_id"`
+	InboundMailID  int64   `json:"inbound_mail_id,omitempty"`
+	InboundMailIDs []int64 `json:"inbound_mail_ids,omitempty"`
 }
 
 // MailSendPayload is the payload of mail:send (outbox row of resolve and hold).

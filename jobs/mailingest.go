@@ -19,6 +19,9 @@ type MailIngest struct {
 	Store *ticket.Store
 	Log   *slog.Logger
 	Parse email.ParseOptions
+	// Budget bounds the bytes of mail read and parsed at once in this
+	// process (nil: unbounded).
+	Budget *MemoryBudget
 	// TrackerDomains are the domains of Dooray!'s own mail (default
 	// dooray.com and its government and finance clouds). Mail From them is
 	// Dooray!'s only with a valid DKIM signature of that domain.
@@ -41,6 +44,9 @@ func (h *MailIngest) handle(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t.Payload(), &p); err != nil {
 		return err
 	}
+	if len(p.InboundMailIDs) > 0 {
+		return h.IngestMany(ctx, p.InboundMailIDs)
+	}
 	_, err := h.Ingest(ctx, p.InboundMailID)
 	if errors.Is(err, ticket.ErrNotFound) {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -57,14 +63,41 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 	if im.State != ticket.InboundReceived {
 		return ticket.IngestResult{Outcome: ticket.IngestDone, Reason: "already " + im.State}, nil
 	}
-	parsed, parseErr := email.Parse(im.Raw, h.Parse)
-	m := parsed.Message()
-	m.Fingerprint = email.Fingerprint(im.Raw)
-	tracker, err := h.fromTracker(im.Raw, parsed.From.Address)
+	// The mail's size of the budget is held from reading its bytes until its
+	// ticket is stored (attachments included), the whole time it is in memory.
+	release, err := h.Budget.Acquire(ctx, im.RawSize)
+	if err != nil {
+		return ticket.IngestResult{}, err
+	}
+	defer release()
+	raw, err := h.Store.InboundRaw(ctx, im)
+	if err != nil {
+		return ticket.IngestResult{}, fmt.Errorf("inbound mail %d: %w", id, err)
+	}
+	item, err := h.prepare(im, raw)
 	if err != nil {
 		return ticket.IngestResult{}, fmt.Errorf("inbound mail %d: %w", id, err) // DNS down: try again
 	}
-	hints := ticket.Hints{Tracker: tracker, Spam: email.SpamVerdict(im.Raw, h.Spam[im.Service])}
+	res, err := h.Store.Ingest(ctx, id, item.Message, item.Hints, item.ParseErr)
+	if err != nil {
+		return res, fmt.Errorf("inbound mail %d: %w", id, err)
+	}
+	h.logIngested(ctx, im, item, res)
+	return res, nil
+}
+
+// prepare parses a stored mail and reads the hints of the ticket it may
+// belong to. Its error is temporary (a DKIM key lookup failed): the mail is
+// left to be ingested again.
+func (h *MailIngest) prepare(im ticket.InboundMail, raw []byte) (ticket.IngestItem, error) {
+	parsed, parseErr := email.Parse(raw, h.Parse)
+	m := parsed.Message()
+	m.Fingerprint = email.Fingerprint(raw)
+	tracker, err := h.fromTracker(raw, parsed.From.Address)
+	if err != nil {
+		return ticket.IngestItem{}, err
+	}
+	hints := ticket.Hints{Tracker: tracker, Spam: email.SpamVerdict(raw, h.Spam[im.Service])}
 	_, hints.OwnToken = email.TicketTokenFromMessageID(m.ExternalID)
 	if n, ok := email.ExtractTicketMarker(parsed.Subject); ok {
 		hints.Marker = n
@@ -74,17 +107,16 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 			hints.Tokens = append(hints.Tokens, n)
 		}
 	}
-	res, err := h.Store.Ingest(ctx, id, &m, hints, parseErr)
-	if err != nil {
-		return res, fmt.Errorf("inbound mail %d: %w", id, err)
-	}
+	return ticket.IngestItem{ID: im.ID, Message: &m, Hints: hints, ParseErr: parseErr}, nil
+}
+
+func (h *MailIngest) logIngested(ctx context.Context, im ticket.InboundMail, item ticket.IngestItem, res ticket.IngestResult) {
 	level := slog.LevelInfo
 	if res.Outcome == ticket.IngestFailed {
 		level = slog.LevelWarn
 	}
-	h.Log.Log(ctx, level, "mail ingested", "inbound_mail_id", id, "mailbox", im.Mailbox, "uid", im.UID,
-		"message_id", parsed.MessageID, "outcome", res.Outcome, "ticket_id", res.TicketID, "reason", res.Reason)
-	return res, nil
+	h.Log.Log(ctx, level, "mail ingested", "inbound_mail_id", im.ID, "mailbox", im.Mailbox, "uid", im.UID,
+		"message_id", item.Message.ExternalID, "outcome", res.Outcome, "ticket_id", res.TicketID, "reason", res.Reason)
 }
 
 // fromTracker reports mail sent by Dooray!: From one of its domains and

@@ -165,11 +165,13 @@ func (p *MailPoll) Cycle(ctx context.Context, mi MailboxIntake, src mailSource) 
 	}
 	err = src.Fetch(ctx, mb.LastUID, 0, p.maxBytes(), func(f email.Fetched) error {
 		tf := ticket.Fetched{UID: f.UID, Raw: f.Raw, Size: f.Size}
-		if f.TooLarge || f.Raw == nil {
+		if f.Spool != nil {
+			tf.Body = f.Spool // streamed into the database; Fetch closes it when this returns
+		} else if f.TooLarge || f.Raw == nil {
 			tf.TooLarge = fmt.Sprintf("message of %d bytes is larger than mail.max_message_bytes (%d): left on the server, not read", f.Size, p.maxBytes())
 		}
 		batch = append(batch, tf)
-		if len(batch) >= p.batch() {
+		if len(batch) >= p.batch() || tf.Body != nil {
 			return flush()
 		}
 		return nil

@@ -3,21 +3,33 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/contiple/contiple-worker/internal/testenv"
+	"github.com/contiple/contiple-worker/mailer"
+	"github.com/contiple/contiple-worker/ticket"
 )
 
 // BenchmarkMailSendPostfix is the whole mail:send handler (lock, load,
-// render, claim, SMTP into the local Postfix, record) with 1 and 4 workers
-// sharing one mailer.Sender whose SMTP sessions are reused.
+// render, claim, SMTP into the local Postfix, record) with 1, 4 and 10 (as
+// serve runs) workers sharing one mailer.Sender that keeps a session per
+// worker for reuse, with the statements and round trips to PostgreSQL per mail.
 func BenchmarkMailSendPostfix(b *testing.B) {
 	addr := testenv.Lookup(b, "CONTIPLE_SMTP_ADDR")
-	for _, workers := range []int{1, 4} {
+	for _, workers := range []int{1, 4, 10} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			sender := sendSender(b, addr)
+			host, port, _ := net.SplitHostPort(addr)
+			p, _ := strconv.Atoi(port)
+			sender, err := mailer.NewSender(mailer.SMTPConfig{Host: host, Port: p, TLS: "none", Timeout: 10 * time.Second,
+				HELO: "worker.test", MaxIdle: workers})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sender.Close()
 			e := sendNewEnv(b, sender)
 			e.h.RecipientPerHour = 0
 			ids := make(chan int64, b.N)
@@ -26,6 +38,8 @@ func BenchmarkMailSendPostfix(b *testing.B) {
 				ids <- id
 			}
 			close(ids)
+			var counts dbCounter
+			e.h.Store = ticket.NewStore(tracedPool(b, e.pool, &counts), nil)
 			var wg sync.WaitGroup
 			b.ResetTimer()
 			start := time.Now()
@@ -43,6 +57,8 @@ func BenchmarkMailSendPostfix(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "mails/s")
 			b.ReportMetric(float64(sender.Dials()), "dials")
+			b.ReportMetric(float64(counts.statements.Load())/float64(b.N), "stmts/mail")
+			b.ReportMetric(float64(counts.roundTrips.Load())/float64(b.N), "roundtrips/mail")
 		})
 	}
 }

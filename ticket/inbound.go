@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 // OutboxMailIngest is the task that turns a stored inbound mail into a ticket.
-const OutboxMailIngest = "mail:ingest" // payload {"inbound_mail_id": N}
+const OutboxMailIngest = "mail:ingest" // payload {"inbound_mail_id": N} or {"inbound_mail_ids": [N, …]}
 
 // Inbound mail states (inbound_mails.state).
 const (
@@ -84,10 +85,12 @@ func (s *Store) MailboxError(ctx context.Context, name, msg string) error {
 }
 
 // Fetched is one message read from a mailbox. Raw is nil when the message was
-// too large to read; TooLarge then says so.
+// too large to read; TooLarge then says so. A large message comes as Body
+// instead (a spool file), and is streamed into the database, never held whole.
 type Fetched struct {
 	UID      uint32
 	Raw      []byte
+	Body     io.ReadSeeker // when set, the message's bytes, from its start; Raw is nil
 	Size     int64
 	TooLarge string
 }
@@ -102,8 +105,31 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		now := s.now()
 		var maxUID uint32
+		var received []int64 // owe one mail:ingest for all of them
+		// The rows go in one pipelined batch (one round trip), in order; a
+		// streamed message sends what is queued before it first.
+		b := &pgx.Batch{}
+		send := func() error {
+			err := tx.SendBatch(ctx, b).Close()
+			b = &pgx.Batch{}
+			return err
+		}
 		for _, m := range msgs {
 			maxUID = max(maxUID, m.UID)
+			if m.Body != nil {
+				if err := send(); err != nil {
+					return err
+				}
+				id, err := saveStreamed(ctx, tx, mailboxID, uidValidity, m, now)
+				if err != nil {
+					return err
+				}
+				if id != 0 { // 0: stored before
+					ids = append(ids, id)
+					received = append(received, id)
+				}
+				continue
+			}
 			state, errText := InboundReceived, ""
 			if m.Raw == nil {
 				state, errText = InboundFailed, m.TooLarge
@@ -112,29 +138,47 @@ func (s *Store) SaveFetched(ctx context.Context, mailboxID int64, uidValidity ui
 				}
 			}
 			sum := sha256.Sum256(m.Raw)
-			var id int64
-			err := tx.QueryRow(ctx, `INSERT INTO inbound_mails (mailbox_id, uidvalidity, uid, content_hash, raw, size, state, error, received_at)
+			b.Queue(`INSERT INTO inbound_mails (mailbox_id, uidvalidity, uid, content_hash, raw, size, state, error, received_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (mailbox_id, uidvalidity, uid) DO NOTHING RETURNING id`,
-				mailboxID, int64(uidValidity), int64(m.UID), hex.EncodeToString(sum[:]), nonNilBytes(m.Raw), m.Size, state, errText, now).Scan(&id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			ids = append(ids, id)
-			if state == InboundReceived {
-				if _, err := tx.Exec(ctx, `INSERT INTO outbox (kind, payload, created_at) VALUES ($1, $2, $3)`,
-					OutboxMailIngest, map[string]int64{"inbound_mail_id": id}, now); err != nil {
-					return err
-				}
-			}
+				mailboxID, int64(uidValidity), int64(m.UID), hex.EncodeToString(sum[:]), nonNilBytes(m.Raw), m.Size, state, errText, now).
+				QueryRow(func(r pgx.Row) error {
+					var id int64
+					err := r.Scan(&id)
+					if errors.Is(err, pgx.ErrNoRows) {
+						return nil // stored before
+					}
+					if err != nil {
+						return err
+					}
+					ids = append(ids, id)
+					if state == InboundReceived {
+						received = append(received, id)
+					}
+					return nil
+				})
+		}
+		if err := send(); err != nil {
+			return err
+		}
+		if err := oweIngest(ctx, tx, received, now); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE mailboxes SET last_uid = greatest(last_uid, $2), last_fetch_at = $3, last_error = ''
 			WHERE id = $1 AND uidvalidity = $4`, mailboxID, int64(maxUID), now, int64(uidValidity))
 		return err
 	})
 	return ids, err
+}
+
+// oweIngest records the one mail:ingest task the inbound mails ids owe
+// together (ingested in one transaction, in order: see IngestBatch).
+func oweIngest(ctx context.Context, tx pgx.Tx, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO outbox (kind, payload, created_at) VALUES ($1, $2, $3)`,
+		OutboxMailIngest, map[string][]int64{"inbound_mail_ids": ids}, now)
+	return err
 }
 
 func nonNilBytes(b []byte) []byte {
@@ -189,7 +233,8 @@ type InboundMail struct {
 	TicketID    *int64     `json:"ticket_id,omitempty"`
 	ReceivedAt  time.Time  `json:"received_at"`
 	ProcessedAt *time.Time `json:"processed_at,omitempty"`
-	Raw         []byte     `json:"-"`
+	Raw         []byte     `json:"-"` // nil when RawSize is large: see InboundRaw
+	RawSize     int64      `json:"-"` // bytes stored
 }
 
 const inboundColumns = `i.id, b.name, b.service_key, i.uidvalidity, i.uid, i.message_id, i.size, i.state, i.error, i.ticket_id,
@@ -204,15 +249,30 @@ func scanInbound(r pgx.Row, extra ...any) (InboundMail, error) {
 	return m, err
 }
 
-// Inbound returns one stored mail with its raw bytes.
+// Inbound returns one stored mail with its raw bytes when they are small;
+// large ones (Raw nil, RawSize set) are read with InboundRaw.
 func (s *Store) Inbound(ctx context.Context, id int64) (InboundMail, error) {
 	var raw []byte
-	m, err := scanInbound(s.pool.QueryRow(ctx, "SELECT "+inboundColumns+", i.raw FROM inbound_mails i JOIN mailboxes b ON b.id = i.mailbox_id WHERE i.id = $1", id), &raw)
+	var size int64
+	m, err := scanInbound(s.pool.QueryRow(ctx, "SELECT "+inboundColumns+`, CASE WHEN length(i.raw) <= $2 THEN i.raw END, length(i.raw)
+		FROM inbound_mails i JOIN mailboxes b ON b.id = i.mailbox_id WHERE i.id = $1`, id, streamOver), &raw, &size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, fmt.Errorf("inbound mail %d: %w", id, ErrNotFound)
 	}
-	m.Raw = raw
+	m.Raw, m.RawSize = raw, size
+	if m.Raw == nil && size == 0 {
+		m.Raw = []byte{}
+	}
 	return m, err
+}
+
+// InboundRaw reads the raw bytes of a large stored mail (m from Inbound) into
+// one buffer of their size: the caller holds one copy of the mail, not three.
+func (s *Store) InboundRaw(ctx context.Context, m InboundMail) ([]byte, error) {
+	if m.Raw != nil {
+		return m.Raw, nil
+	}
+	return readRaw(ctx, s.pool, m.ID, m.RawSize)
 }
 
 // InboundByState lists stored mails in the given states, newest first, without raw bytes.
@@ -297,34 +357,36 @@ type IngestResult struct {
 // Ingesting a row twice does nothing the second time.
 func (s *Store) Ingest(ctx context.Context, id int64, m *channels.Message, h Hints, parseErr error) (IngestResult, error) {
 	var res IngestResult
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		in := &ingest{tx: tx, id: id, m: m, h: h, now: s.now()}
-		var err error
-		res, err = in.run(ctx, parseErr)
-		if err != nil {
-			return err
-		}
-		if res.Outcome == IngestDone {
-			return nil
-		}
-		state := map[string]string{IngestCreated: InboundProcessed, IngestThreaded: InboundProcessed, IngestReopened: InboundProcessed,
-			IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed,
-			IngestSpam: InboundProcessed}[res.Outcome]
-		if res.Outcome == IngestBounce && res.TicketID == 0 {
-			state = InboundIgnored
-		}
-		var ticketID *int64
-		if res.TicketID != 0 {
-			ticketID = &res.TicketID
-		}
-		_, err = tx.Exec(ctx, `UPDATE inbound_mails SET state = $2, error = $3, ticket_id = coalesce($4, ticket_id),
-			message_id = $5, fingerprint = $6, processed_at = $7 WHERE id = $1`,
-			id, state, res.Reason, ticketID, m.ExternalID, in.fingerprint(), in.now)
-		if err == nil && state == InboundDuplicate {
-			err = s.sealDuplicate(ctx, tx, id)
-		}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		res, err = s.ingestIn(ctx, tx, id, m, h, parseErr, s.now())
 		return err
 	})
+	return res, err
+}
+
+// ingestIn is Ingest inside a transaction the caller holds.
+func (s *Store) ingestIn(ctx context.Context, tx pgx.Tx, id int64, m *channels.Message, h Hints, parseErr error, now time.Time) (IngestResult, error) {
+	in := &ingest{tx: tx, id: id, m: m, h: h, now: now}
+	res, err := in.run(ctx, parseErr)
+	if err != nil || res.Outcome == IngestDone {
+		return res, err
+	}
+	state := map[string]string{IngestCreated: InboundProcessed, IngestThreaded: InboundProcessed, IngestReopened: InboundProcessed,
+		IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed,
+		IngestSpam: InboundProcessed}[res.Outcome]
+	if res.Outcome == IngestBounce && res.TicketID == 0 {
+		state = InboundIgnored
+	}
+	var ticketID *int64
+	if res.TicketID != 0 {
+		ticketID = &res.TicketID
+	}
+	_, err = tx.Exec(ctx, `UPDATE inbound_mails SET state = $2, error = $3, ticket_id = coalesce($4, ticket_id),
+		message_id = $5, fingerprint = $6, processed_at = $7 WHERE id = $1`,
+		id, state, res.Reason, ticketID, m.ExternalID, in.fingerprint(), in.now)
+	if err == nil && state == InboundDuplicate {
+		err = s.sealDuplicate(ctx, tx, id)
+	}
 	return res, err
 }
 
@@ -649,7 +711,11 @@ func storeAttachment(ctx context.Context, tx pgx.Tx, msgID int64, a channels.Att
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO attachments (sha256, size, content_type, data) VALUES ($1, $2, $3, $4)
+	if len(a.Data) > streamOver {
+		if err := storeLargeAttachment(ctx, tx, key, ct, a.Data); err != nil {
+			return err
+		}
+	} else if _, err := tx.Exec(ctx, `INSERT INTO attachments (sha256, size, content_type, data) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (sha256) DO NOTHING`, key, len(a.Data), ct, a.Data); err != nil {
 		return err
 	}

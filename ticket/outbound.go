@@ -65,6 +65,11 @@ type OutboundMail struct {
 	MailContext
 }
 
+// batcher is a transaction or a connection, for pipelined statements.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
 // querier is a transaction or a connection.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
@@ -94,55 +99,11 @@ func (s *Store) ReplyContext(ctx context.Context, id int64, kind MessageKind) (M
 }
 
 // mailContext reads the service, templates, forbidden words and threading
-// keys of a mail about t. exclude is the outbound mail being sent, left out of
-// its own References.
-func mailContext(ctx context.Context, q querier, t Ticket, kind MessageKind, exclude int64) (MailContext, error) {
+// keys of a mail about t, in one round trip (a pipelined batch). exclude is
+// the outbound mail being sent, left out of its own References.
+func mailContext(ctx context.Context, q batcher, t Ticket, kind MessageKind, exclude int64) (MailContext, error) {
 	mc := MailContext{Ticket: t}
 	var links []byte
-	err := q.QueryRow(ctx, `SELECT key, name, address, locale, coalesce(settings->'links', '[]') FROM services WHERE key = $1`,
-		t.Service).Scan(&mc.Service.Key, &mc.Service.Name, &mc.Service.Address, &mc.Service.Locale, &links)
-	if err != nil {
-		return mc, fmt.Errorf("service %q of ticket %d: %w", t.Service, t.ID, err)
-	}
-	if json.Unmarshal(links, &mc.Service.Links) != nil {
-		mc.Service.Links = nil // malformed settings must not stop mail
-	}
-	rows, err := q.Query(ctx, `SELECT kind, locale, subject, text_body, html_body FROM mail_templates
-		WHERE service_key = $1 AND kind = $2 ORDER BY locale`, t.Service, kind)
-	if err != nil {
-		return mc, err
-	}
-	if mc.Templates, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TemplateDef, error) {
-		var d TemplateDef
-		err := r.Scan(&d.Kind, &d.Locale, &d.Subject, &d.Text, &d.HTML)
-		return d, err
-	}); err != nil {
-		return mc, err
-	}
-	rows, err = q.Query(ctx, `SELECT word FROM forbidden_words WHERE service_key = $1 ORDER BY word`, t.Service)
-	if err != nil {
-		return mc, err
-	}
-	if mc.ForbiddenWords, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		return mc, err
-	}
-	if err := q.QueryRow(ctx, `SELECT coalesce((SELECT body FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer'
-		ORDER BY id DESC LIMIT 1), '')`, t.ID).Scan(&mc.CustomerText); err != nil {
-		return mc, err
-	}
-	// The conversation: the customer's mails (with the References they carried)
-	// and the mails we already sent, in time order.
-	rows, err = q.Query(ctx, `SELECT id, refs, customer FROM (
-			SELECT mail_message_id AS id, refs, true AS customer, created_at AS at, id AS seq
-			FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer' AND mail_message_id IS NOT NULL AND mail_message_id <> ''
-			UNION ALL
-			SELECT mail_message_id, '{}', false, sent_at, id
-			FROM outbound_mails WHERE ticket_id = $1 AND state = 'sent' AND id <> $2
-		) c ORDER BY at, seq`, t.ID, exclude)
-	if err != nil {
-		return mc, err
-	}
-	defer rows.Close()
 	var chain []string
 	add := func(id string) {
 		id = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
@@ -150,23 +111,62 @@ func mailContext(ctx context.Context, q querier, t Ticket, kind MessageKind, exc
 			chain = append(chain, id)
 		}
 	}
-	for rows.Next() {
-		var id string
-		var refs []string
-		var customer bool
-		if err := rows.Scan(&id, &refs, &customer); err != nil {
-			return mc, err
+	b := &pgx.Batch{}
+	b.Queue(`SELECT key, name, address, locale, coalesce(settings->'links', '[]') FROM services WHERE key = $1`, t.Service).
+		QueryRow(func(r pgx.Row) error {
+			if err := r.Scan(&mc.Service.Key, &mc.Service.Name, &mc.Service.Address, &mc.Service.Locale, &links); err != nil {
+				return fmt.Errorf("service %q of ticket %d: %w", t.Service, t.ID, err)
+			}
+			return nil
+		})
+	b.Queue(`SELECT kind, locale, subject, text_body, html_body FROM mail_templates
+		WHERE service_key = $1 AND kind = $2 ORDER BY locale`, t.Service, kind).Query(func(rows pgx.Rows) error {
+		var err error
+		mc.Templates, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TemplateDef, error) {
+			var d TemplateDef
+			err := r.Scan(&d.Kind, &d.Locale, &d.Subject, &d.Text, &d.HTML)
+			return d, err
+		})
+		return err
+	})
+	b.Queue(`SELECT word FROM forbidden_words WHERE service_key = $1 ORDER BY word`, t.Service).Query(func(rows pgx.Rows) error {
+		var err error
+		mc.ForbiddenWords, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	b.Queue(`SELECT coalesce((SELECT body FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer'
+		ORDER BY id DESC LIMIT 1), '')`, t.ID).QueryRow(func(r pgx.Row) error { return r.Scan(&mc.CustomerText) })
+	// The conversation: the customer's mails (with the References they carried)
+	// and the mails we already sent, in time order.
+	b.Queue(`SELECT id, refs, customer FROM (
+			SELECT mail_message_id AS id, refs, true AS customer, created_at AS at, id AS seq
+			FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer' AND mail_message_id IS NOT NULL AND mail_message_id <> ''
+			UNION ALL
+			SELECT mail_message_id, '{}', false, sent_at, id
+			FROM outbound_mails WHERE ticket_id = $1 AND state = 'sent' AND id <> $2
+		) c ORDER BY at, seq`, t.ID, exclude).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			var refs []string
+			var customer bool
+			if err := rows.Scan(&id, &refs, &customer); err != nil {
+				return err
+			}
+			for _, r := range refs {
+				add(r)
+			}
+			add(id)
+			if customer {
+				mc.InReplyTo = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
+			}
 		}
-		for _, r := range refs {
-			add(r)
-		}
-		add(id)
-		if customer {
-			mc.InReplyTo = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
-		}
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return mc, err
+	}
+	if json.Unmarshal(links, &mc.Service.Links) != nil {
+		mc.Service.Links = nil // malformed settings must not stop mail
 	}
 	if i := slices.Index(chain, mc.InReplyTo); mc.InReplyTo != "" && i >= 0 {
 		chain = append(append(chain[:i:i], chain[i+1:]...), mc.InReplyTo) // the parent comes last
@@ -230,28 +230,33 @@ func (l *OutboundLock) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, l.conn, fn)
 }
 
-// Load reads the mail with its ticket, note, service, templates and threading keys.
+// Load reads the mail with its ticket, note, service, templates and threading
+// keys, in two round trips (two pipelined batches). It needs no snapshot of
+// its own: Claim checks the state again under the row's lock.
 func (l *OutboundLock) Load(ctx context.Context) (OutboundMail, error) {
 	var m OutboundMail
-	err := pgx.BeginTxFunc(ctx, l.conn, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT o.id, o.ticket_id, o.ticket_message_id, o.kind, o.recipient, o.mail_message_id, o.state,
-				o.attempts, o.last_error, o.created_at, o.sent_at, m.body
-			FROM outbound_mails o JOIN ticket_messages m ON m.id = o.ticket_message_id WHERE o.id = $1`, l.id).Scan(
-			&m.ID, &m.TicketID, &m.TicketMessageID, &m.Kind, &m.Recipient, &m.MailMessageID, &m.State,
+	var t Ticket
+	b := &pgx.Batch{}
+	b.Queue(`SELECT o.id, o.ticket_id, o.ticket_message_id, o.kind, o.recipient, o.mail_message_id, o.state,
+			o.attempts, o.last_error, o.created_at, o.sent_at, m.body
+		FROM outbound_mails o JOIN ticket_messages m ON m.id = o.ticket_message_id WHERE o.id = $1`, l.id).QueryRow(func(r pgx.Row) error {
+		err := r.Scan(&m.ID, &m.TicketID, &m.TicketMessageID, &m.Kind, &m.Recipient, &m.MailMessageID, &m.State,
 			&m.Attempts, &m.LastError, &m.CreatedAt, &m.SentAt, &m.Note)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("outbound mail %d: %w", l.id, ErrNotFound)
 		}
-		if err != nil {
-			return err
-		}
-		t, err := scanTicket(tx.QueryRow(ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id = $1", m.TicketID))
-		if err != nil {
-			return err
-		}
-		m.MailContext, err = mailContext(ctx, tx, t, m.Kind, m.ID)
 		return err
 	})
+	b.Queue("SELECT "+ticketColumns+" FROM tickets WHERE id = (SELECT ticket_id FROM outbound_mails WHERE id = $1)", l.id).
+		QueryRow(func(r pgx.Row) (err error) {
+			t, err = scanTicket(r)
+			return err
+		})
+	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
+		return m, err
+	}
+	var err error
+	m.MailContext, err = mailContext(ctx, l.conn, t, m.Kind, m.ID)
 	return m, err
 }
 
@@ -362,30 +367,27 @@ type SentMail struct {
 // history message (the note) gets the mail's Message-ID, In-Reply-To and
 // References, and a mail_sent event keeps the subject and headers. Only a mail in state sending can be marked.
 func (l *OutboundLock) MarkSent(ctx context.Context, sm SentMail) error {
-	return l.tx(ctx, func(tx pgx.Tx) error {
-		now := l.s.now()
-		var ticketID, msgID int64
-		var kind, recipient, mailID string
-		var attempts int
-		err := tx.QueryRow(ctx, `UPDATE outbound_mails SET state = 'sent', sent_at = $2, last_error = ''
-			WHERE id = $1 AND state = 'sending' RETURNING ticket_id, ticket_message_id, kind, recipient, mail_message_id, attempts`,
-			l.id, now).Scan(&ticketID, &msgID, &kind, &recipient, &mailID, &attempts)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("outbound mail %d is not being sent: cannot mark it sent", l.id)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE ticket_messages SET mail_message_id = $2, in_reply_to = nullif($3, ''), refs = $4
-			WHERE id = $1`, msgID, mailID, sm.InReplyTo, nonNil(sm.References)); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, ticketID, "mail_sent", "worker", "", "", map[string]any{
-			"outbound_mail_id": l.id, "kind": kind, "recipient": recipient, "message_id": mailID,
-			"subject": sm.Subject, "in_reply_to": sm.InReplyTo, "references": nonNil(sm.References),
-			"locale": sm.Locale, "attempts": attempts, "smtp_response": sm.Response,
-		}, now)
-	})
+	// One statement (so one round trip, atomic without a transaction of its
+	// own): the mail, its history message and the mail_sent event.
+	var eventID int64
+	err := l.conn.QueryRow(ctx, `WITH o AS (
+			UPDATE outbound_mails SET state = 'sent', sent_at = $2, last_error = '' WHERE id = $1 AND state = 'sending'
+			RETURNING ticket_id, ticket_message_id, kind, recipient, mail_message_id, attempts
+		), m AS (
+			UPDATE ticket_messages SET mail_message_id = o.mail_message_id, in_reply_to = nullif($3, ''), refs = $4
+			FROM o WHERE ticket_messages.id = o.ticket_message_id
+		)
+		INSERT INTO ticket_events (ticket_id, kind, actor, from_status, to_status, data, created_at)
+		SELECT o.ticket_id, 'mail_sent', 'worker', '', '', jsonb_build_object(
+			'outbound_mail_id', $1::bigint, 'kind', o.kind, 'recipient', o.recipient, 'message_id', o.mail_message_id,
+			'subject', $5::text, 'in_reply_to', $3::text, 'references', to_jsonb($4::text[]),
+			'locale', $6::text, 'attempts', o.attempts, 'smtp_response', $7::text), $2
+		FROM o RETURNING id`,
+		l.id, l.s.now(), sm.InReplyTo, nonNil(sm.References), sm.Subject, sm.Locale, sm.Response).Scan(&eventID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("outbound mail %d is not being sent: cannot mark it sent", l.id)
+	}
+	return err
 }
 
 // Failure is a failed attempt.

@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +67,9 @@ const (
 	fetchBatchMessages = 200
 	uidsPerCommand     = 1000     // keeps command lines far below server limits
 	minTransferRate    = 32 << 10 // bytes/s below which a body download times out
+	// SpoolOver is the size above which a fetched message goes to a spool
+	// file instead of memory (Fetched.Spool).
+	SpoolOver = 1 << 20
 )
 
 // Account says how to reach one IMAP mailbox.
@@ -204,8 +208,12 @@ type Fetched struct {
 	Size         int64     // RFC822.SIZE as the server reports it
 	InternalDate time.Time // when the server received it
 	// Raw holds the exact message bytes, read with BODY.PEEK[] so \Seen is not
-	// set. It is nil when TooLarge.
+	// set. It is nil when TooLarge, and for a message larger than SpoolOver,
+	// whose bytes are in Spool instead.
 	Raw []byte
+	// Spool holds a large message's bytes, from its start: a temporary file,
+	// already unlinked, that Fetch closes once the callback returns.
+	Spool *os.File
 	// TooLarge is set when Size is above Fetch's maxBytes: the body was not
 	// downloaded (the caller quarantines the message by UID and size).
 	TooLarge bool
@@ -551,6 +559,7 @@ func (m *Mailbox) Fetch(ctx context.Context, after uint32, limit int, maxBytes i
 			}
 		}
 		bodies, err := m.fetchBodies(ctx, want, batchBytes, maxBytes)
+		defer closeSpools(bodies)
 		if err != nil {
 			return err
 		}
@@ -560,10 +569,13 @@ func (m *Mailbox) Fetch(ctx context.Context, after uint32, limit int, maxBytes i
 				if !ok {
 					continue // expunged between the two FETCHes
 				}
-				if body.raw == nil { // larger than announced
+				switch {
+				case body.spool != nil:
+					f.Spool = body.spool
+				case body.raw == nil: // larger than announced
 					f.TooLarge = true
 					f.Size = max(f.Size, body.size)
-				} else {
+				default:
 					f.Raw = body.raw
 				}
 			}
@@ -595,11 +607,43 @@ func (m *Mailbox) Fetch(ctx context.Context, after uint32, limit int, maxBytes i
 	return flush()
 }
 
-// body is one downloaded message; raw is nil when its literal (size bytes)
-// turned out larger than maxBytes and was skipped.
+// body is one downloaded message: in raw, or in spool when larger than
+// SpoolOver; neither when its literal (size bytes) turned out larger than
+// maxBytes and was skipped.
 type body struct {
-	raw  []byte
-	size int64
+	raw   []byte
+	spool *os.File
+	size  int64
+}
+
+func closeSpools(bodies map[imap.UID]body) {
+	for _, b := range bodies {
+		if b.spool != nil {
+			b.spool.Close()
+		}
+	}
+}
+
+// spool copies a large literal into an unlinked temporary file, so that only
+// a small buffer of it is ever in memory.
+func spool(r io.Reader, size int64) (*os.File, error) {
+	f, err := os.CreateTemp("", "contiple-mail-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name()) // gone from the directory; freed when closed, even after a crash
+	n, err := io.Copy(f, r)
+	if err == nil && n != size {
+		err = fmt.Errorf("literal ended after %d of %d bytes", n, size)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // fetchBodies downloads the given messages (about size bytes in all) with
@@ -613,6 +657,7 @@ func (m *Mailbox) fetchBodies(ctx context.Context, uids []imap.UID, size, maxByt
 	// A stalled server must not hold the poll forever, a slow link must not
 	// fail for good: allow Timeout plus one second per minTransferRate bytes.
 	timeout := m.acct.Timeout + time.Duration(size/minTransferRate)*time.Second
+	var spools []*os.File // closed here if the download fails
 	err := m.do(ctx, "fetch", timeout, func() error {
 		cmd := m.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
 		defer cmd.Close()
@@ -634,6 +679,15 @@ func (m *Mailbox) fetchBodies(ctx context.Context, uids []imap.UID, size, maxByt
 					if b.size > maxBytes {
 						continue // msg.Next discards it unread
 					}
+					if b.size > SpoolOver {
+						f, err := spool(item.Literal, b.size)
+						if err != nil {
+							return fmt.Errorf("reading uid %d: %w", uid, err)
+						}
+						b.spool = f
+						spools = append(spools, f)
+						continue
+					}
 					b.raw = make([]byte, b.size)
 					if _, err := io.ReadFull(item.Literal, b.raw); err != nil {
 						return fmt.Errorf("reading uid %d: %w", uid, err)
@@ -646,6 +700,11 @@ func (m *Mailbox) fetchBodies(ctx context.Context, uids []imap.UID, size, maxByt
 		}
 		return cmd.Close()
 	})
+	if err != nil {
+		for _, f := range spools {
+			f.Close()
+		}
+	}
 	return out, err
 }
 

@@ -154,7 +154,11 @@ func isPlainASCII(s string) bool {
 // missing, wrong, or appear in the middle where encoded chunks were
 // concatenated, and a dangling final character is dropped.
 func decodeBase64Lenient(src []byte) []byte {
-	clean := make([]byte, 0, len(src))
+	// The cleaned text is decoded a chunk at a time (a multiple of four
+	// characters, so no quantum is split): a 25 MB attachment costs its
+	// decoded bytes and 64 KiB, not a second copy of its text.
+	const chunk = 64 << 10
+	clean := make([]byte, 0, min(len(src), chunk))
 	out := make([]byte, 0, len(src)*3/4+3)
 	flush := func() {
 		if len(clean)%4 == 1 {
@@ -178,6 +182,9 @@ func decodeBase64Lenient(src []byte) []byte {
 			clean = append(clean, '/')
 		case c == '=' && len(clean)%4 != 0:
 			flush() // padding ends a chunk; another may follow
+		}
+		if len(clean) == chunk {
+			flush()
 		}
 	}
 	flush()

@@ -18,7 +18,7 @@ import (
 )
 
 // buildWorker compiles this command once per test binary run.
-func buildWorker(t *testing.T) string {
+func buildWorker(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "contiple-worker")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -36,10 +37,14 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			limitHeap(cfg)
 			return a.serve(cmd.Context(), cfg)
 		},
 	}
 }
+
+// workers is how many tasks one serve process runs at once.
+const workers = 10
 
 func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	log := a.log
@@ -125,7 +130,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	}
 
 	srv := asynq.NewServer(redisOpt, asynq.Config{
-		Concurrency:       10,
+		Concurrency:       workers,
 		Queues:            jobs.Queues,
 		ShutdownTimeout:   25 * time.Second,
 		TaskCheckInterval: 100 * time.Millisecond, // an idle worker picks new work up within 0.1 s
@@ -150,7 +155,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	poll.Register(mux)
 	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
 	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg), TrackerDomains: cfg.Dooray.MailDomains,
-		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
+		Parse:  email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes},
+		Budget: jobs.NewMemoryBudget(cfg.Mail.MemoryBudget)}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
 	if len(doorayOrgs) > 0 {
@@ -299,8 +305,10 @@ func newSender(cfg *config.Config, logins oauthLogins) (*mailer.Sender, error) {
 			return nil, fmt.Errorf("smtp: %w", err)
 		}
 	}
+	// One idle SMTP session per worker: with fewer, sessions are closed after
+	// a mail and dialled again for the next when every worker is sending.
 	return mailer.NewSender(mailer.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: password, Token: token, Timeout: cfg.SMTP.Timeout.Std()})
+		Username: cfg.SMTP.Username, Password: password, Token: token, Timeout: cfg.SMTP.Timeout.Std(), MaxIdle: workers})
 }
 
 // mailboxIntakes reads each service's mailbox with its password or OAuth2 login.
@@ -350,3 +358,17 @@ func (l asynqLogger) Info(args ...any)  { l.l.Info(fmt.Sprint(args...)) }
 func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...)) }
 func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...)) }
 func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...)); os.Exit(1) }
+
+// limitHeap gives the Go runtime a soft memory limit that follows
+// mail.memory_budget (unless GOMEMLIMIT sets one): twice the budget, or twice
+// mail.max_message_bytes when that is larger (a mail over the budget is
+// parsed alone, but whole), for the mail read and what its parse makes of it,
+// and 48 MiB for the rest of the worker. The collector then runs before
+// garbage from big mail piles up instead of letting the heap double, so the
+// resident size is set by configuration, not by the mail.
+func limitHeap(cfg *config.Config) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(2*max(cfg.Mail.MemoryBudget, cfg.Mail.MaxMessageBytes) + 48<<20)
+}

@@ -67,6 +67,9 @@ type Mail struct {
 	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"` // larger parts are dropped; 0 = 20 MiB
 	// RawRetention is how long the raw mail of processed mail is kept; 0 = for ever.
 	RawRetention Duration `yaml:"raw_retention"`
+	// MemoryBudget is the bytes of mail one process reads and parses at once;
+	// more waits. 0 = 32 MiB. The Go heap limit follows it (see serve).
+	MemoryBudget int64 `yaml:"memory_budget"`
 }
 
 type Service struct {
@@ -242,6 +245,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Mail.MaxAttachmentBytes == 0 {
 		c.Mail.MaxAttachmentBytes = 20 << 20
+	}
+	if c.Mail.MemoryBudget == 0 {
+		c.Mail.MemoryBudget = 32 << 20
 	}
 	for i := range c.Services {
 		s := &c.Services[i]

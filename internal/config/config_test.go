@@ -28,6 +28,7 @@ func TestEveryProblemHasItsPath(t *testing.T) {
 http: {addr: nowhere, api_token_env: "my secret token"}
 smtp: {host: "", port: 70000, tls: ssl, username: u}
 dooray: {base_url: "ftp://x"}
+mail: {memory_budget: 1000}
 services:
   - key: Support
     name: ""
@@ -54,7 +55,7 @@ services:
 	want := []string{
 		"services[0].mailbox.pool_interval",
 		"http.addr", "http.api_token_env", "smtp.host", "smtp.port", "smtp.tls", "smtp.password_env",
-		"dooray.base_url", "dooray.token_env",
+		"mail.memory_budget", "dooray.base_url", "dooray.token_env",
 		"services[0].key", "services[0].name", "services[0].address", "services[0].mailbox.after",
 		"services[0].templates.close",
 		"services[0].templates.resolve.ja.subject", "services[0].templates.resolve.ja.text", "services[0].templates.resolve.ja.text_file",
@@ -64,7 +65,7 @@ services:
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Fatalf("problem paths (-want +got):\n%s\nall:\n%v", diff, err)
 	}
-	if !strings.Contains(err.Error(), "services[0].mailbox.pool_interval: unknown key (line 9)") {
+	if !strings.Contains(err.Error(), "services[0].mailbox.pool_interval: unknown key (line 10)") {
 		t.Fatalf("message lacks the line of the unknown key:\n%v", err)
 	}
 }

@@ -56,6 +56,9 @@ func (c *Config) Validate() []Problem {
 	if c.SMTP.RatePerMinute < 0 {
 		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
 	}
+	if c.Mail.MemoryBudget < 1<<20 {
+		v.add("mail.memory_budget", "must be at least 1 MiB (1048576)")
+	}
 
 	if c.Mail.RawRetention < 0 {
 		v.add("mail.raw_retention", "must be 0 (keep raw mail) or more")
