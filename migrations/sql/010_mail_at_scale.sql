@@ -10,6 +10,5 @@ ALTER TABLE attachments ALTER COLUMN data SET STORAGE EXTERNAL;
 -- mailbox's whole history (intake's cost must not grow with it).
 CREATE INDEX inbound_mails_unacked_idx ON inbound_mails (mailbox_id, uidvalidity, uid) WHERE acked_at IS NULL;
 
--- The hourly cap of mails to one recipient counts that recipient's recent
--- mails, not every mail ever sent.
-CREATE INDEX outbound_mails_recipient_idx ON outbound_mails (lower(recipient), sent_at);
+-- (The hourly cap of mails to one recipient reads outbound_mails_recipient_idx,
+-- made by 009.)
