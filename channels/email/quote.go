@@ -34,7 +34,8 @@ import (
 // lines follow. onlyQuotes reports a mail that quotes history and adds no
 // words of its own: reply is then empty.
 func ExtractReply(text string) (reply string, onlyQuotes bool) {
-	s := newReplyScanner(text)
+	var s replyScanner
+	s.init(text)
 	s.scan()
 	reply = s.reply()
 	return reply, reply == "" && s.history
@@ -52,52 +53,60 @@ const maxAttributionLine = 400
 
 // replyScanner classifies the lines of one text. Each line is looked at a
 // bounded number of times (a marker looks back at most two lines and ahead
-// at most a header block), so the work is linear in the text.
+// at most a header block), so the work is linear in the text. Lines are kept
+// as offsets, not strings: a text of a million empty lines stays small.
 type replyScanner struct {
-	lines   []string // as written
-	trim    []string // without surrounding white space
+	text    string
+	n       int     // lines
+	start   []int32 // start[i]: the offset of line i; start[n] is len(text)+1
+	next    []int32 // next[i]: the first non-blank line at or after i, or n
 	keep    []bool
-	next    []int // next[i]: the first non-blank line at or after i, or len(lines)
-	history bool  // some quoted history was found
+	history bool // some quoted history was found
 }
 
-func newReplyScanner(text string) *replyScanner {
+func (s *replyScanner) init(text string) {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
-	lines := strings.Split(text, "\n")
-	s := &replyScanner{lines: lines, trim: make([]string, len(lines)), keep: make([]bool, len(lines)), next: make([]int, len(lines)+1)}
-	for i, l := range lines {
-		s.trim[i] = strings.TrimSpace(l)
+	n := strings.Count(text, "\n") + 1
+	offsets := make([]int32, 2*(n+1))
+	*s = replyScanner{text: text, n: n, start: offsets[:n+1], next: offsets[n+1:], keep: make([]bool, n)}
+	for i, off := 1, 0; i < n; i++ {
+		off += strings.IndexByte(text[off:], '\n') + 1
+		s.start[i] = int32(off)
 	}
-	s.next[len(lines)] = len(lines)
-	for i := len(lines) - 1; i >= 0; i-- {
-		if s.trim[i] != "" {
-			s.next[i] = i
+	s.start[n] = int32(len(text) + 1)
+	s.next[n] = int32(n)
+	for i := n - 1; i >= 0; i-- {
+		if s.trim(i) != "" {
+			s.next[i] = int32(i)
 		} else {
 			s.next[i] = s.next[i+1]
 		}
 	}
-	return s
 }
+
+// line returns line i as written, and trim without surrounding white space.
+func (s *replyScanner) line(i int) string { return s.text[s.start[i] : s.start[i+1]-1] }
+func (s *replyScanner) trim(i int) string { return strings.TrimSpace(s.line(i)) }
+
+// nextNonBlank returns the first non-blank line at or after i, or s.n.
+func (s *replyScanner) nextNonBlank(i int) int { return int(s.next[min(i, s.n)]) }
 
 // quotedAt reports whether the first non-blank line at or after i is quoted.
 func (s *replyScanner) quotedAt(i int) bool {
-	if i > len(s.lines) {
-		return false
-	}
-	j := s.next[i]
-	return j < len(s.lines) && isQuotedLine(s.trim[j])
+	j := s.nextNonBlank(i)
+	return j < s.n && isQuotedLine(s.trim(j))
 }
 
 func (s *replyScanner) scan() {
-	for i := 0; i < len(s.lines); i++ {
-		l := s.trim[i]
+	for i := 0; i < s.n; i++ {
+		l := s.trim(i)
 		switch {
 		case l == "":
 			s.keep[i] = true
 		case isQuotedLine(l):
 			s.history = true
-		case len(l) <= 160 && mobileSignaturePattern.MatchString(l):
-		case l == "--" || s.lines[i] == "-- ":
+		case len(l) <= 80 && s.standsAlone(i) && isMobileSignature(l):
+		case l == "--" || s.line(i) == "-- ":
 			return // a signature: nothing of the reply follows it
 		default:
 			start, end, ok := s.markerAt(i)
@@ -123,14 +132,17 @@ func (s *replyScanner) scan() {
 // lines [start, end) introduce it: an attribution (which may start up to two
 // lines above i), a separator or an Outlook header block, with their fields.
 func (s *replyScanner) markerAt(i int) (start, end int, ok bool) {
-	l := s.trim[i]
+	l := s.trim(i)
+	if len(l) > maxAttributionLine {
+		return 0, 0, false // markers are short lines; Outlook's header block starts with one
+	}
 	switch l[0] {
 	case '-', '=':
-		if len(l) <= maxAttributionLine && separatorPattern.MatchString(l) {
+		if isSeparator(l) {
 			return i, s.fieldsEnd(i + 1), true
 		}
 		// Zoho: "---- On Mon, 24 Nov 2026 10:00:00 +0900 Name <…> wrote ----"
-		if strings.HasPrefix(l, "--") && strings.HasSuffix(l, "--") && len(l) <= maxAttributionLine {
+		if strings.HasPrefix(l, "--") && strings.HasSuffix(l, "--") {
 			if st := attributionStrength(strings.Trim(l, "- ") + ":"); st == strong || st == weak && s.quotedAt(i+1) {
 				return i, i + 1, true
 			}
@@ -139,7 +151,7 @@ func (s *replyScanner) markerAt(i int) (start, end int, ok bool) {
 	case '_':
 		// Outlook's rule above the header block of the message it quotes.
 		if len(l) >= 20 && strings.Trim(l, "_") == "" {
-			if j := s.next[i+1]; j < len(s.lines) && anyField.MatchString(s.trim[j]) {
+			if j := s.nextNonBlank(i + 1); j < s.n && fieldOf(s.trim(j)) != noField {
 				return i, s.fieldsEnd(j), true
 			}
 		}
@@ -151,10 +163,10 @@ func (s *replyScanner) markerAt(i int) (start, end int, ok bool) {
 	if s.headerBlockAt(i) {
 		return i, s.fieldsEnd(i), true
 	}
-	if len(l) > maxAttributionLine || !mayEndAttribution(l) {
+	if !mayEndAttribution(l) {
 		return 0, 0, false
 	}
-	if forwardHeaderPattern.MatchString(l) {
+	if isSeparator(l) {
 		return i, s.fieldsEnd(i + 1), true
 	}
 	start, st := s.attributionAt(i)
@@ -167,16 +179,15 @@ func (s *replyScanner) markerAt(i int) (start, end int, ok bool) {
 // headerBlockAt reports whether an Outlook header block starts at line i:
 // a From field followed within five lines by a Sent or Date field.
 func (s *replyScanner) headerBlockAt(i int) bool {
-	l := s.trim[i]
-	if colon := strings.IndexAny(l, ":："); colon < 0 || colon > 40 || !fromField.MatchString(l) {
+	if fieldOf(s.trim(i)) != fromFieldKind {
 		return false
 	}
-	for j := i + 1; j < len(s.lines) && j <= i+5; j++ {
-		f := s.trim[j]
+	for j := i + 1; j < s.n && j <= i+5; j++ {
+		f := s.trim(j)
 		if f == "" || isQuotedLine(f) {
 			return false
 		}
-		if sentField.MatchString(f) {
+		if fieldOf(f) == sentFieldKind {
 			return true
 		}
 	}
@@ -188,12 +199,12 @@ func (s *replyScanner) headerBlockAt(i int) bool {
 // the field lines and the lines wrapped from them, up to a blank or quoted
 // line. With no field at i, it is i.
 func (s *replyScanner) fieldsEnd(i int) int {
-	j := s.next[min(i, len(s.lines))]
-	if j >= len(s.lines) || len(s.trim[j]) > maxAttributionLine || !anyField.MatchString(s.trim[j]) {
+	j := s.nextNonBlank(i)
+	if j >= s.n || fieldOf(s.trim(j)) == noField {
 		return i
 	}
-	for ; j < len(s.lines) && j < i+20; j++ {
-		if s.trim[j] == "" || isQuotedLine(s.trim[j]) {
+	for ; j < s.n && j < i+20; j++ {
+		if s.trim(j) == "" || isQuotedLine(s.trim(j)) {
 			break
 		}
 	}
@@ -204,15 +215,15 @@ func (s *replyScanner) fieldsEnd(i int) int {
 // attribution the client wrapped, as an attribution line. It returns the first
 // line of the attribution and how sure it is.
 func (s *replyScanner) attributionAt(i int) (start int, st strength) {
-	start, st = i, attributionStrength(s.trim[i])
-	joined := s.trim[i]
+	start, st = i, attributionStrength(s.trim(i))
+	joined := s.trim(i)
 	for k := 1; k <= 2; k++ {
 		j := i - k
-		if j < 0 || !s.keep[j] || s.trim[j] == "" || len(s.trim[j]) > maxAttributionLine || isQuotedLine(s.trim[j]) {
+		if j < 0 || !s.keep[j] || s.trim(j) == "" || len(s.trim(j)) > maxAttributionLine || isQuotedLine(s.trim(j)) {
 			break
 		}
-		joined = s.trim[j] + " " + joined
-		if !startsLikeAttribution(s.trim[j]) {
+		joined = s.trim(j) + " " + joined
+		if !startsLikeAttribution(s.trim(j)) {
 			continue
 		}
 		if jst := attributionStrength(joined); jst > none {
@@ -229,24 +240,6 @@ const (
 	weak            // counts only when quoted lines follow
 	strong          // counts alone
 )
-
-// attributionStrength rates one (possibly joined) line as an attribution.
-// A verb pattern with a date and time or an address is strong; without them
-// ("Bob wrote:"), or a date and an address with no verb, it is weak.
-func attributionStrength(l string) strength {
-	if attributionVerbPattern.MatchString(l) {
-		// A clock time with a date beside it ("24.11.2026 um 10:00"), or an
-		// address: "On Monday at 10:30 I wrote:" is prose.
-		if strings.IndexByte(l, '@') >= 0 || hasClockTime(l) && digitRuns(l) >= 3 {
-			return strong
-		}
-		return weak
-	}
-	if attributionDatePattern.MatchString(l) {
-		return weak
-	}
-	return none
-}
 
 // mayEndAttribution is the cheap test every attribution line passes: it ends
 // in a colon, or in a verb some clients write without one.
@@ -313,6 +306,22 @@ func digitRuns(s string) int {
 	return n
 }
 
+// contiguous reports whether every line from first to last is kept.
+func (s *replyScanner) contiguous(first, last int) bool {
+	for i := first; i <= last; i++ {
+		if !s.keep[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// standsAlone reports whether line i is a paragraph of its own, or the
+// first or last line of one: where phones put their signature.
+func (s *replyScanner) standsAlone(i int) bool {
+	return i == 0 || s.trim(i-1) == "" || i+1 == s.n || s.trim(i+1) == ""
+}
+
 // isQuotedLine reports whether a (trimmed, non-blank) line is quoted: "> ",
 // the full-width "＞" of Japanese clients, or "| " (a line ending in "|" is
 // a table row, not a quote).
@@ -333,8 +342,8 @@ func isQuotedLine(l string) bool {
 // ("[Taro Yamada] Yes, that one."), each with the rest of its paragraph.
 func (s *replyScanner) keepInlineComments(i int) {
 	in := false
-	for ; i < len(s.lines); i++ {
-		l := s.trim[i]
+	for ; i < s.n; i++ {
+		l := s.trim(i)
 		switch {
 		case l == "":
 			in = false
@@ -363,32 +372,48 @@ func isInlineComment(l string) bool {
 // reply joins the kept lines. Where dropped lines stood between two kept
 // paragraphs, they are set one blank line apart.
 func (s *replyScanner) reply() string {
+	first, last := -1, -1
+	for i := 0; i < s.n; i++ {
+		if s.keep[i] && s.trim(i) != "" {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return ""
+	}
+	if s.contiguous(first, last) {
+		// Most replies are one run of lines (written above the quote).
+		return strings.TrimSpace(s.text[s.start[first] : s.start[last+1]-1])
+	}
 	var b strings.Builder
-	var blanks []string // kept blank lines not yet written
-	gap, started := false, false
-	for i, line := range s.lines {
+	b.Grow(int(s.start[last+1] - s.start[first]))
+	written := -1 // the last line written
+	gap := false  // a dropped line since then
+	for i := first; i <= last; i++ {
+		t := s.trim(i)
 		switch {
 		case !s.keep[i]:
-			if s.trim[i] != "" {
-				gap = true
-			}
+			gap = gap || t != ""
 			continue
-		case s.trim[i] == "":
-			blanks = append(blanks, line)
+		case t == "":
 			continue
 		}
-		if started {
+		if written >= 0 {
 			if gap {
-				blanks = []string{""}
-			}
-			for _, blank := range blanks {
 				b.WriteString("\n")
-				b.WriteString(blank)
+			} else {
+				for j := written + 1; j < i; j++ { // the blank lines between, as written
+					b.WriteString("\n")
+					b.WriteString(s.line(j))
+				}
 			}
 			b.WriteString("\n")
 		}
-		b.WriteString(line)
-		started, blanks, gap = true, blanks[:0], false
+		b.WriteString(s.line(i))
+		written, gap = i, false
 	}
 	return strings.TrimSpace(b.String())
 }
