@@ -105,7 +105,8 @@ func (s *replyScanner) scan() {
 			s.keep[i] = true
 		case isQuotedLine(l):
 			s.history = true
-		case len(l) <= 80 && s.standsAlone(i) && isMobileSignature(l):
+		case len(l) <= 80 && (indexColon(l) < 0 || strings.Contains(l, "http")) && s.standsAlone(i) && isMobileSignature(l):
+			// A phone's signature: it has no colon, save in a link.
 		case l == "--" || s.line(i) == "-- ":
 			return // a signature: nothing of the reply follows it
 		default:
@@ -157,7 +158,7 @@ func (s *replyScanner) markerAt(i int) (start, end int, ok bool) {
 		}
 		return 0, 0, false
 	}
-	if !strings.ContainsAny(l, ":：") && !mayEndWithoutColon(l) {
+	if indexColon(l) < 0 && !mayEndWithoutColon(l) {
 		return 0, 0, false // every marker below holds a colon, or ends in a verb
 	}
 	if s.headerBlockAt(i) {
@@ -213,9 +214,14 @@ func (s *replyScanner) fieldsEnd(i int) int {
 
 // attributionAt tries line i, and the one or two lines above it that begin an
 // attribution the client wrapped, as an attribution line. It returns the first
-// line of the attribution and how sure it is.
+// line of the attribution and how sure it is. A line that begins like an
+// attribution itself is never joined to the one above: that is the
+// customer's.
 func (s *replyScanner) attributionAt(i int) (start int, st strength) {
 	start, st = i, attributionStrength(s.trim(i))
+	if beginsAttribution(s.trim(i)) {
+		return start, st
+	}
 	joined := s.trim(i)
 	for k := 1; k <= 2; k++ {
 		j := i - k
@@ -253,17 +259,28 @@ func mayEndWithoutColon(l string) bool {
 }
 
 // startsLikeAttribution limits the joining of wrapped lines to a first line
-// that reads like the start of an attribution: a keyword ("On", "Am", "Le",
-// "在" …), a date or a weekday, or a name and address; with a digit or an
-// address in it, and not ending a sentence. Two lines of prose are never
+// that reads like the start of an attribution (see beginsAttribution), or a
+// name and address ("Name <a@b.c> 於 2026年11月24日 週二"), with a digit or an
+// address in it and not ending a sentence. Two lines of prose are never
 // taken for one attribution.
 func startsLikeAttribution(l string) bool {
 	last, _ := utf8.DecodeLastRuneInString(l)
 	if strings.ContainsRune(".!?。！？", last) || !strings.ContainsAny(l, "0123456789@<") {
 		return false
 	}
+	if beginsAttribution(l) {
+		return true
+	}
+	open := strings.IndexByte(l, '<')
+	return open >= 0 && strings.IndexByte(l[open:], '@') > 0
+}
+
+// beginsAttribution reports whether l begins the way attributions do: a
+// keyword ("On", "Am", "Le", "W dniu", "在" …), a date, or a weekday ("пн,",
+// "pon.,", "Tue,").
+func beginsAttribution(l string) bool {
 	first, _ := utf8.DecodeRuneInString(l)
-	if unicode.IsDigit(first) || strings.ContainsAny(l, "@<") || strings.ContainsRune("在於于", first) {
+	if unicode.IsDigit(first) || strings.ContainsRune("在於于", first) {
 		return true
 	}
 	word, _, _ := strings.Cut(l, " ")
@@ -271,7 +288,6 @@ func startsLikeAttribution(l string) bool {
 	case "on", "le", "am", "el", "il", "op", "em", "den", "w", "в", "у", "d.":
 		return true
 	}
-	// A weekday abbreviation: "пн,", "pon.,", "lun.".
 	return utf8.RuneCountInString(word) <= 5 && strings.ContainsAny(word, ",.")
 }
 

@@ -57,7 +57,7 @@ var (
 // Gmail's "---------- Forwarded message ---------", Thunderbird's "--------
 // Original Message --------", Zoho's "============ Forwarded message
 // ============", QQ Mail's "------------------ 原始邮件 ------------------".
-var separatorPhrases = setOf(
+var separatorPhrases = keySet(
 	// The original message: Outlook, Thunderbird, Yahoo, Naver, Samsung Email.
 	"original message", "ursprüngliche nachricht", "originalnachricht", "message d'origine", "message original",
 	"mensaje original", "messaggio originale", "mensagem original", "oorspronkelijk bericht",
@@ -72,7 +72,7 @@ var separatorPhrases = setOf(
 )
 
 // forwardHeaders open a forwarded message with no dashes (Apple Mail).
-var forwardHeaders = setOf("begin forwarded message", "anfang der weitergeleiteten nachricht",
+var forwardHeaders = keySet("begin forwarded message", "anfang der weitergeleiteten nachricht",
 	"début du message réexpédié", "inicio del mensaje reenviado", "inizio messaggio inoltrato", "転送されたメッセージ")
 
 // fieldKind is the role of a header field in a copied message's header block.
@@ -117,7 +117,7 @@ var headerFields = func() map[string]fieldKind {
 // "From: …", "*From:* …" (Gmail's rendering of Outlook's bold names),
 // "De : …", "差出人： …".
 func fieldOf(l string) fieldKind {
-	colon := strings.IndexAny(l, ":：")
+	colon := indexColon(l)
 	if colon <= 0 || colon > 40 {
 		return noField
 	}
@@ -125,16 +125,40 @@ func fieldOf(l string) fieldKind {
 	if name == "" || len(name) > 30 {
 		return noField
 	}
-	// The key in lower case without spaces, built on the stack: this runs
-	// on every line with an early colon.
-	var buf [30]byte
-	key := buf[:0]
-	for _, r := range name {
+	var buf [64]byte
+	return headerFields[string(appendFoldKey(buf[:0], name))]
+}
+
+// indexColon returns the index of the first colon, ASCII or full-width, in
+// l, or -1 (strings.IndexAny decodes every rune when a set is not ASCII).
+func indexColon(l string) int {
+	i := strings.IndexByte(l, ':')
+	if j := strings.Index(l, "："); j >= 0 && (i < 0 || j < i) {
+		return j
+	}
+	return i
+}
+
+// appendFoldKey appends s in lower case without spaces to key: a map key
+// built on the stack, as these tests run on many lines of every mail.
+func appendFoldKey(key []byte, s string) []byte {
+	for _, r := range s {
 		if r != ' ' {
 			key = utf8.AppendRune(key, unicode.ToLower(r))
 		}
 	}
-	return headerFields[string(key)]
+	return key
+}
+
+// hasPrefixFold and hasSuffixFold are strings.HasPrefix and HasSuffix
+// under Unicode case folding, for the ASCII, Latin and Cyrillic words of
+// these tables (whose cases have the same length in UTF-8).
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
 // mobileSignatureForms are the lines phones and mail apps add on their own
@@ -175,9 +199,9 @@ func isMobileSignature(l string) bool {
 	if i := strings.Index(l, "http"); i > 0 && strings.ContainsRune("<([", rune(l[i-1])) {
 		l = strings.TrimSpace(l[:i-1])
 	}
-	l = strings.ToLower(strings.TrimRight(l, ".!。 "))
+	l = strings.TrimRight(l, ".!。 ")
 	for _, f := range mobileSignatureForms {
-		if !strings.HasPrefix(l, f.lead) || !strings.HasSuffix(l[len(f.lead):], f.tail) {
+		if !hasPrefixFold(l, f.lead) || !hasSuffixFold(l[len(f.lead):], f.tail) {
 			continue
 		}
 		if isMobileProduct(strings.TrimSpace(l[len(f.lead) : len(l)-len(f.tail)])) {
@@ -189,7 +213,7 @@ func isMobileSignature(l string) bool {
 
 func isMobileProduct(s string) bool {
 	for _, p := range mobileProducts {
-		if !strings.HasPrefix(s, p) {
+		if !hasPrefixFold(s, p) {
 			continue
 		}
 		rest := s[len(p):]
@@ -220,12 +244,15 @@ func isMobileProduct(s string) bool {
 // equals signs around a phrase of separatorPhrases, or Apple Mail's
 // "Begin forwarded message:".
 func isSeparator(l string) bool {
+	var buf [64]byte
 	if strings.HasPrefix(l, "--") || strings.HasPrefix(l, "==") {
-		phrase := strings.ToLower(strings.TrimFunc(l, func(r rune) bool { return r == '-' || r == '=' || unicode.IsSpace(r) }))
-		return separatorPhrases[phrase] || strings.HasPrefix(phrase, "forwarded by ")
+		phrase := strings.TrimFunc(l, func(r rune) bool { return r == '-' || r == '=' || unicode.IsSpace(r) })
+		return len(phrase) <= 48 && separatorPhrases[string(appendFoldKey(buf[:0], phrase))] ||
+			hasPrefixFold(phrase, "forwarded by ")
 	}
 	if strings.HasSuffix(l, ":") || strings.HasSuffix(l, "：") {
-		return forwardHeaders[strings.ToLower(strings.TrimSpace(strings.TrimRight(l, ":：")))]
+		phrase := strings.TrimSpace(strings.TrimRight(l, ":："))
+		return len(phrase) <= 48 && forwardHeaders[string(appendFoldKey(buf[:0], phrase))]
 	}
 	return false
 }
@@ -238,8 +265,7 @@ func attributionStrength(l string) strength {
 	body := strings.TrimRight(l, " \t")
 	colon := strings.HasSuffix(body, ":") || strings.HasSuffix(body, "：")
 	body = strings.TrimRight(strings.TrimRight(body, ":："), " \t")
-	lower := strings.ToLower(body)
-	if hasAttributionVerb(lower, colon) {
+	if hasAttributionVerb(body, colon) {
 		// A clock time with a date beside it ("24.11.2026 um 10:00"), or an
 		// address: "On Monday at 10:30 I wrote:" is prose.
 		if strings.IndexByte(l, '@') >= 0 || hasClockTime(l) && digitRuns(l) >= 3 {
@@ -253,37 +279,38 @@ func attributionStrength(l string) strength {
 	return none
 }
 
-// hasAttributionVerb reports whether lower (a line in lower case without its
-// final colon) is worded like an attribution.
-func hasAttributionVerb(lower string, colon bool) bool {
+// hasAttributionVerb reports whether l (a line without its final colon) is
+// worded like an attribution.
+func hasAttributionVerb(l string, colon bool) bool {
 	for _, v := range attributionVerbsCJK {
-		if strings.HasSuffix(lower, v) {
+		if strings.HasSuffix(l, v) {
 			if colon {
 				return true
 			}
 			before, ok := attributionVerbsNoColon[v]
-			return ok && strings.HasSuffix(strings.TrimRight(lower[:len(lower)-len(v)], " "), before)
+			return ok && strings.HasSuffix(strings.TrimRight(l[:len(l)-len(v)], " "), before)
 		}
 	}
 	if !colon {
 		return false
 	}
 	for _, v := range attributionVerbs {
-		if strings.HasSuffix(lower, v) {
-			rest := lower[:len(lower)-len(v)]
+		if hasSuffixFold(l, v) {
+			rest := l[:len(l)-len(v)]
 			last, _ := utf8.DecodeLastRuneInString(rest)
 			if rest == "" || unicode.IsSpace(last) || strings.ContainsRune(`)>"'»`, last) {
 				return true
 			}
 		}
 	}
-	word, _, _ := strings.Cut(lower, " ")
+	// The verbs in the middle are written in lower case.
+	word, _, _ := strings.Cut(l, " ")
 	for _, w := range attributionLeadWords {
-		if word == w && containsAny(lower, attributionMiddleVerbs) {
+		if strings.EqualFold(word, w) && containsAny(l, attributionMiddleVerbs) {
 			return true
 		}
 	}
-	return containsAny(lower, attributionNameFirst)
+	return containsAny(l, attributionNameFirst)
 }
 
 func containsAny(s string, subs []string) bool {
@@ -311,10 +338,11 @@ func endsWithAddress(s string) bool {
 	return i >= 0 && strings.IndexByte(addr, '@') > 0 && !strings.ContainsAny(addr, "<>")
 }
 
-func setOf(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[w] = true
+// keySet is a set of phrases keyed as appendFoldKey keys them.
+func keySet(phrases ...string) map[string]bool {
+	m := make(map[string]bool, len(phrases))
+	for _, p := range phrases {
+		m[string(appendFoldKey(nil, p))] = true
 	}
 	return m
 }

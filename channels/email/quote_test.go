@@ -49,6 +49,8 @@ func TestExtractReplyGeneral(t *testing.T) {
 		{"wrote with a time in prose kept", "On Monday at 10:30 I wrote:\nthe numbers are wrong.\n", "On Monday at 10:30 I wrote:\nthe numbers are wrong.", false},
 		{"from in prose kept", "From: Tokyo\nTo: Osaka\nI need a ticket.\n", "From: Tokyo\nTo: Osaka\nI need a ticket.", false},
 		{"sentence then attribution not joined", "Thanks!\nOn Mon, Jan 2, 2023 at 10:00 AM Support <s@example.com> wrote:\n> x\n", "Thanks!", false},
+		{"address line above an attribution kept", "Please reply to jane@example.org\nOn Mon, Jan 2, 2023 at 10:00 AM Support <s@example.com> wrote:\n> x\n", "Please reply to jane@example.org", false},
+		{"date line above an attribution kept", "I called on 24.11.2026 at 10:00\nSupport <s@example.com> wrote:\n> x\n", "I called on 24.11.2026 at 10:00", false},
 		{"date and address without quote kept", "2026/11/24 10:00 Support <s@example.com>:\nthe printer fails.\n", "2026/11/24 10:00 Support <s@example.com>:\nthe printer fails.", false},
 	})
 }
@@ -171,6 +173,11 @@ func TestExtractReplyEuropean(t *testing.T) {
 		{"ru iphone", "Спасибо.\n\nОтправлено с iPhone\n", "Спасибо.", false},
 		{"uk thunderbird", "Дякую.\n\n24.11.2026 10:00, Support написав(ла):\n> Спробуйте ще раз.\n", "Дякую.", false},
 		{"uk gmail", "Дякую.\n\nвт, 24 лист. 2026 р. о 10:00 Support <support@example.ua> пише:\n> Спробуйте ще раз.\n", "Дякую.", false},
+		{"fr gmail wrapped in three", "Merci.\n\nLe mar. 24 nov. 2026 à 10:00, Service clients de la Société Exemple\n<support@example.fr> a\nécrit :\n\n> Réessayez.\n", "Merci.", false},
+		{"nl thunderbird", "Bedankt.\n\nOp 24-11-2026 om 10:00 schreef Support:\n> Probeer het opnieuw.\n", "Bedankt.", false},
+		{"pl gmail wrapped", "Dzięki.\n\nwt., 24 lis 2026 o 10:00 Dział Obsługi Klienta Przykład <\nsupport@example.pl> napisał(a):\n\n> Proszę spróbować ponownie.\n", "Dzięki.", false},
+		{"ru yandex", "Спасибо.\n\n24.11.2026, 10:00, \"Support\" <support@example.ru>:\n> Попробуйте ещё раз.\n", "Спасибо.", false},
+		{"ru outlook separator", "Спасибо.\n\n-----Исходное сообщение-----\nОт: Support\n", "Спасибо.", false},
 		{"uk outlook", "Дякую.\n\nВід: Support <support@example.ua>\nНадіслано: 24 листопада 2026 р. 10:00\nКому: Клієнт\nТема: Принтер\n", "Дякую.", false},
 	})
 }
@@ -184,6 +191,8 @@ func TestExtractReplyChinese(t *testing.T) {
 		{"qq mail", "谢谢。\n\n------------------\u00a0原始邮件\u00a0------------------\n发件人: \"Support\"<support@example.cn>;\n发送时间: 2026年11月24日(星期二) 上午10:00\n收件人: \"客户\"<c@example.cn>;\n主题: 打印机\n\n请再试一次。\n", "谢谢。", false},
 		{"outlook", "谢谢。\n\n发件人: Support <support@example.cn>\n发送时间: 2026年11月24日 10:00\n收件人: 客户\n主题: 打印机\n", "谢谢。", false},
 		{"outlook separator", "谢谢。\n\n-----原始邮件-----\n发件人: Support\n", "谢谢。", false},
+		{"gmail traditional wrapped", "謝謝。\n\nSupport <support@example.tw> 於 2026年11月24日 週二\n上午10:00寫道：\n\n> 請再試一次。\n", "謝謝。", false},
+		{"thunderbird traditional", "謝謝。\n\n於 2026/11/24 上午 10:00, Support 寫道:\n> 請再試一次。\n", "謝謝。", false},
 		{"iphone", "收到。\n\n发自我的iPhone\n", "收到。", false},
 		{"iphone traditional", "收到。\n\n送自我的iPhone\n", "收到。", false},
 		{"wrote in prose kept", "文档里写道：\n请先关闭电源。\n", "文档里写道：\n请先关闭电源。", false},
