@@ -108,7 +108,11 @@ func (s *replyScanner) scan() {
 		case len(l) <= 80 && (indexColon(l) < 0 || strings.Contains(l, "http")) && s.standsAlone(i) && isMobileSignature(l):
 			// A phone's signature: it has no colon, save in a link.
 		case l == "--" || s.line(i) == "-- ":
-			return // a signature: nothing of the reply follows it
+			// A signature: nothing of the reply follows it, but a quote may.
+			for j := i + 1; j < s.n && !s.history; j++ {
+				s.history = isQuotedLine(s.trim(j))
+			}
+			return
 		default:
 			start, end, ok := s.markerAt(i)
 			if !ok {

@@ -44,6 +44,7 @@ func TestExtractReplyGeneral(t *testing.T) {
 		{"only quotes", "> hi\n> there\n", "", true},
 		{"only attribution and quote", "On Mon, Jan 2, 2023 at 10:00 AM Support <s@example.com> wrote:\n> hi\n", "", true},
 		{"signature only is not a quote", "-- \nJohn Doe\n", "", false},
+		{"signature over a quote, no words", "-- \nJohn Doe\n\nOn Mon, Jan 2, 2023 at 10:00 AM Support <s@example.com> wrote:\n> hi\n", "", true},
 		{"signature", "See attached.\n\n-- \nJohn Doe\nACME Corp\n", "See attached.", false},
 		{"wrote in prose kept", "My colleague wrote:\nthe numbers are wrong.\n", "My colleague wrote:\nthe numbers are wrong.", false},
 		{"wrote with a time in prose kept", "On Monday at 10:30 I wrote:\nthe numbers are wrong.\n", "On Monday at 10:30 I wrote:\nthe numbers are wrong.", false},
