@@ -47,7 +47,7 @@ var attributionVerbsNoColon = map[string]string{
 // … skrev Name:" (sv, da, no).
 var (
 	attributionLeadWords   = []string{"am", "op", "den", "d."}
-	attributionMiddleVerbs = []string{" schrieb ", " schreef ", " skrev ", ", skrev "}
+	attributionMiddleVerbs = []string{" schrieb ", " schreef ", " skrev "}
 	// Name first: "Name <…> schrieb am 24.11.2026 10:00:", "Name wrote on …:".
 	attributionNameFirst = []string{" schrieb am ", " schreef op ", " skrev den ", " wrote on ", " a écrit le "}
 )
@@ -90,13 +90,13 @@ const (
 // Betreff; De/Envoyé/À/Objet; De/Enviado/Para/Asunto; Da/Inviato/A/Oggetto;
 // Van/Verzonden/Aan/Onderwerp; Från/Skickat/Till/Ämne; Od/Wysłano/Do/Temat;
 // От/Отправлено/Кому/Тема; Від/Надіслано/Кому/Тема; 发件人/发送时间/收件人/
-// 主题; 差出人/送信日時/宛先/件名; 보낸 사람/보낸 날짜/받는 사람/제목. Keys are
-// lower case without spaces.
+// 主题; 差出人/送信日時/宛先/件名; 보낸 사람/보낸 날짜/받는 사람/제목; keyed by
+// appendFoldKey.
 var headerFields = func() map[string]fieldKind {
 	m := map[string]fieldKind{}
 	add := func(k fieldKind, names ...string) {
 		for _, n := range names {
-			m[strings.ReplaceAll(n, " ", "")] = k
+			m[string(appendFoldKey(nil, n))] = k
 		}
 	}
 	add(fromFieldKind, "from", "von", "de", "da", "van", "från", "fra", "od", "от", "від", "差出人", "送信者",
@@ -163,7 +163,7 @@ func hasSuffixFold(s, suffix string) bool {
 
 // mobileSignatureForms are the lines phones and mail apps add on their own
 // ("Sent from my iPhone", "iPhoneから送信", "Galaxy에서 보냄", "Get Outlook for
-// iOS"), as a lead and a tail around a product name. Leads are in lower case.
+// iOS"), as a lead and a tail around a product name, compared without case.
 var mobileSignatureForms = []struct{ lead, tail string }{
 	{"sent from my ", ""}, {"sent from ", ""}, {"sent with ", ""}, {"sent via ", ""}, {"sent using ", ""}, {"get ", ""},
 	{"von meinem ", " gesendet"}, {"gesendet von meinem ", ""}, {"gesendet von ", ""}, {"gesendet mit ", ""},
@@ -182,7 +182,7 @@ var mobileSignatureForms = []struct{ lead, tail string }{
 	{"从我的", "发送"}, {"從我的", "傳送"}, {"從我的", "發送"},
 }
 
-// mobileProducts are the devices and apps those lines name, in lower case.
+// mobileProducts are the devices and apps those lines name.
 // A product may be followed by up to three words of a model name ("iPhone 15
 // Pro", "Samsung Galaxy smartphone", "Outlook for iOS").
 var mobileProducts = []string{
