@@ -119,6 +119,9 @@ func (s *replyScanner) scan() {
 				s.keep[i] = true
 				continue
 			}
+			if start > 0 && s.keep[start-1] && isRule(s.trim(start-1)) {
+				start-- // a rule drawn above it ("<hr>" in HTML mail becomes "----")
+			}
 			for j := start; j < end; j++ {
 				s.keep[j] = false
 			}
@@ -340,6 +343,12 @@ func (s *replyScanner) contiguous(first, last int) bool {
 // first or last line of one: where phones put their signature.
 func (s *replyScanner) standsAlone(i int) bool {
 	return i == 0 || s.trim(i-1) == "" || i+1 == s.n || s.trim(i+1) == ""
+}
+
+// isRule reports whether l is a horizontal rule: four or more dashes,
+// underscores or equals signs and nothing else.
+func isRule(l string) bool {
+	return len(l) >= 4 && (strings.Trim(l, "-") == "" || strings.Trim(l, "_") == "" || strings.Trim(l, "=") == "")
 }
 
 // isQuotedLine reports whether a (trimmed, non-blank) line is quoted: "> ",

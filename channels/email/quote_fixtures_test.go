@@ -27,6 +27,7 @@ func TestReplyFixtures(t *testing.T) {
 		{"outlook_ja_above.eml", "サポート窓口\nご担当者様\n\nご連絡ありがとうございます。\n手順どおりに操作したところ、解決しました。\n\n山田", false},
 		{"outlook_ko_above.eml", "확인했습니다. 드라이버를 다시 설치하니 잘 됩니다.\n\n감사합니다.\n홍길동", false},
 		{"outlook_fr_above.eml", "Bonjour,\n\nC'est réglé, merci beaucoup.\n\nCordialement,\nMarie", false},
+		{"outlook_web_ko_html.eml", "확인했습니다. 오늘 오후에 다시 설치해 보겠습니다.\n홍길동 드림", false},
 		{"outlook_en_inline.eml", "Answers below.\n\nIt is the LX-200.\n\nThird floor, next to the kitchen.", false},
 		{"thunderbird_ja_below.eml", "バージョンは 2.0.3 です。\n昨日インストールしたばかりです。", false},
 		{"thunderbird_ru_below.eml", "Версия 2.0.3.\n\nС уважением,\nИван", false},

@@ -124,6 +124,7 @@ func TestExtractReplyKorean(t *testing.T) {
 		{"apple mail", "확인했습니다.\n\n> 2026. 11. 24. 오전 10:00, 지원팀 <support@example.kr> 작성:\n> \n> 다시 시도해 주세요.\n", "확인했습니다.", false},
 		{"outlook separator", "확인했습니다.\n\n-----원본 메시지-----\n보낸 사람: 지원팀\n", "확인했습니다.", false},
 		{"outlook header block", "확인했습니다.\n\n보낸 사람: 지원팀 <support@example.kr>\n보낸 날짜: 2026년 11월 24일 화요일 오전 10:00\n받는 사람: 홍길동\n제목: RE: 문의\n\n다시 시도해 주세요.\n", "확인했습니다.", false},
+		{"outlook html rule", "확인했습니다.\n\n----\n보낸 사람: 지원팀 <support@example.kr>\n 보낸 날짜: 2026년 11월 24일 화요일 오전 10:00\n 제목: 문의\n\n원문입니다.\n", "확인했습니다.", false},
 		{"naver below", "-----Original Message-----\nFrom: \"지원팀\"<support@example.kr>\nTo: \"홍길동\"<hong@example.kr>;\nCc: \nSent: 2026-11-24 (화) 10:00:00 (GMT+09:00)\nSubject: 문의\n\n> 모델명을 알려 주세요.\n\nLX-200입니다.\n", "LX-200입니다.", false},
 		{"daum", "확인했습니다.\n\n----- 원본 메일 -----\n보낸사람: 지원팀 <support@example.kr>\n받는사람: 홍길동 <hong@example.kr>\n날짜: 2026년 11월 24일 화요일, 10시 00분 00초 +0900\n제목: 문의\n\n다시 시도해 주세요.\n", "확인했습니다.", false},
 		{"galaxy signature", "됐습니다.\n\nGalaxy에서 보냄\n", "됐습니다.", false},
