@@ -246,6 +246,7 @@ func (s *replyScanner) attributionAt(i int) (start int, st strength) {
 	return start, st
 }
 
+// strength is how sure a line is an attribution.
 type strength int
 
 const (
