@@ -12,6 +12,9 @@ type Message struct {
 	ReplyTo    []Party
 	Text       string // full text, history included
 	ReplyText  string // the customer's new text, without quoted history
+	// OnlyQuotes is set when the message quotes earlier ones and adds no
+	// words of its own: ReplyText is then empty on purpose.
+	OnlyQuotes bool
 	HTML       string // sanitised for display
 	Date       time.Time
 
