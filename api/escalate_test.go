@@ -18,7 +18,7 @@ func TestAPIEscalateOrganizationAndSwitch(t *testing.T) {
 	}
 	ticketIn := func() string {
 		status, out := c.do("POST", "/api/v1/tickets", map[string]any{"service": "support", "subject": "s",
-			"customer_email": "a@example.jp", "channel": "phone", "actor": "kim"})
+			"customer_email": "a@example.jp", "channel": "phone"})
 		if status != 201 {
 			t.Fatalf("create: %d %v", status, out)
 		}
