@@ -66,6 +66,12 @@ func FuzzReplyText(f *testing.F) {
 // corpusDirIfPresent is corpusDir without failing or skipping: fuzz seeds are
 // a bonus, not a requirement.
 func corpusDirIfPresent() string {
+	if dir := os.Getenv("CONTIPLE_MAIL_CORPUS"); dir != "" {
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+		return ""
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		return ""
