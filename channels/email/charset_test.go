@@ -199,32 +199,6 @@ func TestParamHeader(t *testing.T) {
 	}
 }
 
-func TestParseAddressList(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		want []Address
-	}{
-		{"name and address", `"Doe, John" <john@example.com>`, []Address{{"Doe, John", "john@example.com"}}},
-		{"unquoted dot", `John Q. Public <jq@example.com>, mary@example.com`, []Address{{"John Q. Public", "jq@example.com"}, {"", "mary@example.com"}}},
-		{"comment name", `jdoe@example.org (John Doe)`, []Address{{"John Doe", "jdoe@example.org"}}},
-		{"group", `team: a@example.com, b@example.com;, c@example.com`, []Address{{"", "a@example.com"}, {"", "b@example.com"}, {"", "c@example.com"}}},
-		{"undisclosed", `undisclosed-recipients:;`, nil},
-		{"encoded name in quotes", `"=?UTF-8?B?5bGx55Sw?=" <y@example.jp>`, []Address{{"山田", "y@example.jp"}}},
-		{"semicolons", `a@example.com; b@example.com`, []Address{{"", "a@example.com"}, {"", "b@example.com"}}},
-		{"comments in address", `John <jdoe@machine(comment).  example>`, []Address{{"John", "jdoe@machine.example"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if diff := cmp.Diff(tt.want, parseAddressList(tt.in, "")); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name))

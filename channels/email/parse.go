@@ -158,10 +158,10 @@ func Parse(raw []byte, opts ParseOptions) (p *Parsed, err error) {
 // readHeaderFields fills the fields that come from the top-level header.
 func (p *Parsed) readHeaderFields(h header, hint string) {
 	p.Subject = oneLine(decodeHeaderText(h.get("subject"), hint))
-	if from := parseAddressList(h.get("from"), hint); len(from) > 0 {
-		p.From = from[0]
-	} else if sender := parseAddressList(h.get("sender"), hint); len(sender) > 0 {
-		p.From = sender[0]
+	if from, ok := firstValid(parseAddressList(h.get("from"), hint)); ok {
+		p.From = from
+	} else if sender, ok := firstValid(parseAddressList(h.get("sender"), hint)); ok {
+		p.From = sender
 	}
 	p.To = parseAddressList(strings.Join(h.values("to"), ", "), hint)
 	p.Cc = parseAddressList(strings.Join(h.values("cc"), ", "), hint)
