@@ -39,10 +39,18 @@ func firstValid(list []Address) (Address, bool) {
 	return Address{}, false
 }
 
-// valid reports an address with a local part and a domain.
+// valid reports an address with a local part (a dot-atom or a whole quoted
+// string) and a domain.
 func (a Address) valid() bool {
 	at := strings.LastIndexByte(a.Address, '@')
-	return at > 0 && at < len(a.Address)-1 && !strings.ContainsAny(a.Address[at+1:], `"<>()[]\,;: `)
+	if at <= 0 || at == len(a.Address)-1 || strings.ContainsAny(a.Address[at+1:], `"<>()[]\,;: `) {
+		return false
+	}
+	local := a.Address[:at]
+	if local[0] == '"' {
+		return len(local) > 1 && local[len(local)-1] == '"' && skipQuoted(local, 0) == len(local)
+	}
+	return isDotAtom(local)
 }
 
 func splitAddressItems(v string) []string {
@@ -90,14 +98,14 @@ type addrToken struct {
 
 // tokenizeAddress cuts an item into words, comments and angle addresses.
 // Doubled angle brackets count as one pair, an unclosed one runs to the end,
-// and a stray ">" is dropped.
+// and a stray ">" or ")" is dropped.
 func tokenizeAddress(s string) []addrToken {
 	var toks []addrToken
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>':
-			i++
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == ')':
+			i++ // a stray closing bracket is dropped
 		case c == '(':
 			end := skipComment(s, i)
 			text := s[i+1 : end]
@@ -120,7 +128,7 @@ func tokenizeAddress(s string) []addrToken {
 			toks = append(toks, addrToken{'a', s[start:min(i, len(s))]})
 		default:
 			start := i
-			for i < len(s) && !strings.ContainsRune(" \t\r\n<>(", rune(s[i])) {
+			for i < len(s) && !strings.ContainsRune(" \t\r\n<>()", rune(s[i])) {
 				if s[i] == '"' {
 					i = skipQuoted(s, i) - 1
 				}
@@ -229,8 +237,8 @@ func dropEmpty(list []Address) []Address {
 	return out
 }
 
-// cleanAddrSpec normalises an addr-spec: comments and folding whitespace
-// outside quotes go, "mailto:" and an obsolete source route are cut, and a
+// cleanAddrSpec normalises an addr-spec: comments, folding whitespace and
+// stray brackets outside quotes go, "mailto:" and an obsolete source route are cut, and a
 // quoted local part loses quotes it does not need ("john.doe"@x is
 // john.doe@x; "a b"@x keeps them).
 func cleanAddrSpec(spec, hint string) string {
@@ -240,9 +248,12 @@ func cleanAddrSpec(spec, hint string) string {
 		switch c := spec[i]; {
 		case c == '"':
 			end := skipQuoted(spec, i)
+			if end-i < 2 || spec[end-1] != '"' {
+				continue // an unclosed quote is dropped, not the rest taken as quoted
+			}
 			b.WriteString(spec[i:end])
 			i = end - 1
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' || c == ')' || c == '<' || c == '>':
 		default:
 			b.WriteByte(c)
 		}

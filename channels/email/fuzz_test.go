@@ -13,19 +13,8 @@ import (
 // last resort, so a recovered panic is a failure here) and that the output
 // contract holds: valid UTF-8 without NUL everywhere.
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
-	if dir := corpusDirIfPresent(); dir != "" {
-		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-			if err == nil && strings.HasSuffix(path, ".eml") {
-				seeds = append(seeds, path)
-			}
-			return nil
-		})
-	}
-	for _, path := range seeds {
-		if raw, err := os.ReadFile(path); err == nil {
-			f.Add(raw)
-		}
+	for _, raw := range seedMessages() {
+		f.Add(raw)
 	}
 	f.Add([]byte("Subject: =?iso-2022-jp?B?GyRC?=\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -39,6 +28,83 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("ticket marker found in %q", p.Subject)
 		}
 	})
+}
+
+// FuzzAddress checks the address parser on header values from the corpus and
+// the fixtures: no panic, valid UTF-8 out of valid input, no mailbox with
+// unquoted space or brackets (two addresses glued, or a name run into the
+// address), and every valid mailbox parses again to itself.
+func FuzzAddress(f *testing.F) {
+	for _, raw := range seedMessages() {
+		h, _ := readHeader(raw)
+		for _, key := range []string{"from", "to", "cc", "reply-to", "sender"} {
+			for _, v := range h.values(key) {
+				f.Add(v)
+			}
+		}
+	}
+	for _, s := range []string{`a@b c@d`, `A <a@b> B <c@d>`, `<<a@b>>`, `Name <a@b`, `a@b>`, `"a b"@c`,
+		`MAILER-DAEMON (Mail Delivery System)`, `g: a@b, (c) "d" <e@f>;`, `=?utf-8?B?5bGx55Sw?= <y@x>`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		list := parseAddressList(v, "")
+		for _, a := range list {
+			if utf8.ValidString(v) && (!utf8.ValidString(a.Name) || !utf8.ValidString(a.Address)) {
+				t.Errorf("invalid UTF-8 out of %q: %+v", v, a)
+			}
+			if unquoted(a.Address, " \t\r\n<>()") {
+				t.Errorf("address with a space or bracket out of %q: %q", v, a.Address)
+			}
+			if !a.valid() || !isPlainASCII(a.Address) {
+				continue
+			}
+			again := parseAddressList(a.Address, "")
+			if len(again) != 1 || again[0].Address != a.Address {
+				t.Errorf("%q out of %q parses again as %+v", a.Address, v, again)
+			}
+		}
+		if from, ok := firstValid(list); ok && !from.valid() {
+			for _, a := range list {
+				if a.valid() {
+					t.Errorf("sender %+v chosen over valid %+v", from, a)
+				}
+			}
+		}
+	})
+}
+
+// unquoted reports a character of chars in s outside quoted strings.
+func unquoted(s, chars string) bool {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '"':
+			i = skipQuoted(s, i) - 1
+		case strings.IndexByte(chars, s[i]) >= 0:
+			return true
+		}
+	}
+	return false
+}
+
+// seedMessages are the fixtures and the corpus messages, as fuzz seeds.
+func seedMessages() [][]byte {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	if dir := corpusDirIfPresent(); dir != "" {
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(path, ".eml") {
+				seeds = append(seeds, path)
+			}
+			return nil
+		})
+	}
+	var out [][]byte
+	for _, path := range seeds {
+		if raw, err := os.ReadFile(path); err == nil {
+			out = append(out, raw)
+		}
+	}
+	return out
 }
 
 // FuzzReplyText checks that reply extraction never panics, returns valid
