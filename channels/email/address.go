@@ -17,7 +17,7 @@ type Address struct {
 // are dropped; "Name <a@b>", "a@b (Name)" and bare "a@b" are understood, and
 // so are several mailboxes with no comma between them, doubled or unclosed
 // angle brackets, and quoted local parts.
-func parseAddressList(v, hint string) []Address {
+func parseAddressList(v string, hint textHint) []Address {
 	var out []Address
 	for _, item := range splitAddressItems(v) {
 		out = append(out, parseAddressItem(item, hint)...)
@@ -48,7 +48,7 @@ func (a Address) valid() bool {
 	}
 	local := a.Address[:at]
 	if local[0] == '"' {
-		return len(local) > 1 && local[len(local)-1] == '"' && skipQuoted(local, 0) == len(local)
+		return len(local) > 1 && local[len(local)-1] == '"' && skipQuoted(local, 0, rawText(local)) == len(local)
 	}
 	return isDotAtom(local)
 }
@@ -57,9 +57,12 @@ func splitAddressItems(v string) []string {
 	var items []string
 	depthComment, inQuote, inAngle := 0, false, false
 	start := 0
+	raw := rawText(v)
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
+		case shiftJISPair(v, i, raw):
+			i++
 		case inQuote:
 			if c == '\\' {
 				i++
@@ -101,6 +104,7 @@ type addrToken struct {
 // and a stray ">" or ")" is dropped.
 func tokenizeAddress(s string) []addrToken {
 	var toks []addrToken
+	raw := rawText(s)
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -121,7 +125,9 @@ func tokenizeAddress(s string) []addrToken {
 			start := i
 			for i < len(s) && s[i] != '>' && s[i] != '<' {
 				if s[i] == '"' {
-					i = skipQuoted(s, i) - 1
+					i = skipQuoted(s, i, raw) - 1
+				} else if shiftJISPair(s, i, raw) {
+					i++
 				}
 				i++
 			}
@@ -130,7 +136,9 @@ func tokenizeAddress(s string) []addrToken {
 			start := i
 			for i < len(s) && !strings.ContainsRune(" \t\r\n<>()", rune(s[i])) {
 				if s[i] == '"' {
-					i = skipQuoted(s, i) - 1
+					i = skipQuoted(s, i, raw) - 1
+				} else if shiftJISPair(s, i, raw) {
+					i++
 				}
 				i++
 			}
@@ -141,8 +149,12 @@ func tokenizeAddress(s string) []addrToken {
 }
 
 // skipQuoted returns the index after the quoted string that starts at i.
-func skipQuoted(s string, i int) int {
+func skipQuoted(s string, i int, raw bool) int {
 	for j := i + 1; j < len(s); j++ {
+		if shiftJISPair(s, j, raw) {
+			j++
+			continue
+		}
 		switch s[j] {
 		case '\\':
 			j++
@@ -173,10 +185,11 @@ func skipComment(s string, i int) int {
 
 // hasBareAt reports an "@" outside quotes: the word is an address.
 func hasBareAt(w string) bool {
+	raw := rawText(w)
 	for i := 0; i < len(w); i++ {
 		switch w[i] {
 		case '"':
-			i = skipQuoted(w, i) - 1
+			i = skipQuoted(w, i, raw) - 1
 		case '@':
 			return true
 		}
@@ -191,7 +204,7 @@ func hasBareAt(w string) bool {
 // after it ("a@b (Name)"), as its name. A lone word with a comment is the
 // old local form "MAILER-DAEMON (Mail Delivery System)"; a phrase alone is
 // not a mailbox.
-func parseAddressItem(item, hint string) []Address {
+func parseAddressItem(item string, hint textHint) []Address {
 	toks := tokenizeAddress(item)
 	var out []Address
 	var phrase []string
@@ -220,7 +233,7 @@ func parseAddressItem(item, hint string) []Address {
 	return dropEmpty(out)
 }
 
-func newAddress(name, spec, hint string) Address {
+func newAddress(name, spec string, hint textHint) Address {
 	return Address{Name: cleanDisplayName(name, hint), Address: cleanAddrSpec(spec, hint)}
 }
 
@@ -241,13 +254,14 @@ func dropEmpty(list []Address) []Address {
 // stray brackets outside quotes go, "mailto:" and an obsolete source route are cut, and a
 // quoted local part loses quotes it does not need ("john.doe"@x is
 // john.doe@x; "a b"@x keeps them).
-func cleanAddrSpec(spec, hint string) string {
+func cleanAddrSpec(spec string, hint textHint) string {
 	spec, _ = stripComments(spec)
+	raw := rawText(spec)
 	var b strings.Builder
 	for i := 0; i < len(spec); i++ {
 		switch c := spec[i]; {
 		case c == '"':
-			end := skipQuoted(spec, i)
+			end := skipQuoted(spec, i, raw)
 			if end-i < 2 || spec[end-1] != '"' {
 				continue // an unclosed quote is dropped, not the rest taken as quoted
 			}
@@ -266,7 +280,7 @@ func cleanAddrSpec(spec, hint string) string {
 		addr = addr[i+1:] // obsolete source route "@a,@b:user@c"
 	}
 	if strings.HasPrefix(addr, `"`) {
-		if end := skipQuoted(addr, 0); end < len(addr) && addr[end] == '@' {
+		if end := skipQuoted(addr, 0, rawText(addr)); end < len(addr) && addr[end] == '@' {
 			local := addr[1 : end-1]
 			if isDotAtom(local) {
 				addr = local + addr[end:]
@@ -293,16 +307,20 @@ func isDotAtom(s string) bool {
 // cleanDisplayName unquotes a display name, drops comments' parentheses, and
 // decodes RFC 2047 words, including those inside quotes where many mailers
 // put them.
-func cleanDisplayName(name, hint string) string {
+func cleanDisplayName(name string, hint textHint) string {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return ""
 	}
 	var b strings.Builder
 	inQuote := false
+	raw := rawText(name)
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
+		case shiftJISPair(name, i, raw):
+			b.WriteString(name[i : i+2])
+			i++
 		case c == '\\' && i+1 < len(name):
 			b.WriteByte(name[i+1])
 			i++

@@ -41,7 +41,7 @@ func TestParseAddressList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, parseAddressList(tt.in, "")); diff != "" {
+			if diff := cmp.Diff(tt.want, parseAddressList(tt.in, textHint{})); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -99,7 +99,7 @@ func TestAddressFixtures(t *testing.T) {
 func TestUnclosedComment(t *testing.T) {
 	t.Parallel()
 	want := []Address{{"Mail Delivery System", "mailer-daemon@example.net"}}
-	if diff := cmp.Diff(want, parseAddressList("mailer-daemon@example.net (Mail Delivery System", "")); diff != "" {
+	if diff := cmp.Diff(want, parseAddressList("mailer-daemon@example.net (Mail Delivery System", textHint{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -48,7 +48,7 @@ func FuzzAddress(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		list := parseAddressList(v, "")
+		list := parseAddressList(v, textHint{})
 		for _, a := range list {
 			if utf8.ValidString(v) && (!utf8.ValidString(a.Name) || !utf8.ValidString(a.Address)) {
 				t.Errorf("invalid UTF-8 out of %q: %+v", v, a)
@@ -59,7 +59,7 @@ func FuzzAddress(f *testing.F) {
 			if !a.valid() || !isPlainASCII(a.Address) {
 				continue
 			}
-			again := parseAddressList(a.Address, "")
+			again := parseAddressList(a.Address, textHint{})
 			if len(again) != 1 || again[0].Address != a.Address {
 				t.Errorf("%q out of %q parses again as %+v", a.Address, v, again)
 			}
@@ -79,7 +79,7 @@ func unquoted(s, chars string) bool {
 	for i := 0; i < len(s); i++ {
 		switch {
 		case s[i] == '"':
-			i = skipQuoted(s, i) - 1
+			i = skipQuoted(s, i, rawText(s)) - 1
 		case strings.IndexByte(chars, s[i]) >= 0:
 			return true
 		}
@@ -105,6 +105,41 @@ func seedMessages() [][]byte {
 		}
 	}
 	return out
+}
+
+// FuzzCharset checks charset decoding and detection on the fixtures' and the
+// corpus's header values and body starts, with their labels: no panic,
+// valid UTF-8 always, and unlabelled valid UTF-8 comes out unchanged.
+func FuzzCharset(f *testing.F) {
+	for _, c := range detectCases {
+		f.Add([]byte(c.in), c.labelled, uint8(c.locale))
+	}
+	for _, raw := range seedMessages() {
+		h, body := readHeader(raw)
+		_, params := parseParamHeader(h.get("content-type"), textHint{})
+		f.Add(body[:min(len(body), 1024)], params["charset"], uint8(0))
+		for _, fl := range h {
+			if !isPlainASCII(fl.value) || strings.Contains(fl.value, "=?") {
+				f.Add([]byte(fl.value), "", uint8(japaneseLang))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte, label string, locale uint8) {
+		l := lang(locale % uint8(latinLang+1))
+		s := decodeCharset(b, label, l)
+		if !utf8.ValidString(s) {
+			t.Errorf("decodeCharset(%q, %q) = %q: invalid UTF-8", b, label, s)
+		}
+		if label == "" && utf8.Valid(b) && !hasISO2022Escape(b) && s != string(b) {
+			t.Errorf("valid UTF-8 %q changed to %q", b, s)
+		}
+		if c := detectCharset(b, nil, l); !utf8.ValidString(decodeAs(b, c)) {
+			t.Errorf("decodeAs(%q, %s): invalid UTF-8", b, c.label)
+		}
+		if h := decodeHeaderText(string(b), textHint{label: label, locale: l}); !utf8.ValidString(h) {
+			t.Errorf("decodeHeaderText(%q, %q) = %q: invalid UTF-8", b, label, h)
+		}
+	})
 }
 
 // FuzzReplyText checks that reply extraction never panics, returns valid

@@ -43,6 +43,10 @@ type ParseOptions struct {
 	// MaxParts and MaxDepth bound the MIME tree (hostile mail nests deeply).
 	MaxParts int
 	MaxDepth int
+	// Locale is the receiving service's locale ("ja", "ko", "zh-TW" …). When
+	// text without a charset label reads equally well in two charsets, one
+	// of the locale's language wins; it never overrides clear evidence.
+	Locale string
 }
 
 func (o ParseOptions) withDefaults() ParseOptions {
@@ -141,7 +145,7 @@ func Parse(raw []byte, opts ParseOptions) (p *Parsed, err error) {
 		raw = bytes.ReplaceAll(raw, []byte("\r"), []byte("\n")) // old Mac line endings
 	}
 	h, body := readHeader(raw)
-	hint := charsetHint(h, body)
+	hint := messageHint(h, body, localeLang(opts.Locale))
 	p.readHeaderFields(h, hint)
 	if int64(len(raw)) > opts.MaxSize {
 		return p, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), opts.MaxSize)
@@ -156,7 +160,7 @@ func Parse(raw []byte, opts ParseOptions) (p *Parsed, err error) {
 }
 
 // readHeaderFields fills the fields that come from the top-level header.
-func (p *Parsed) readHeaderFields(h header, hint string) {
+func (p *Parsed) readHeaderFields(h header, hint textHint) {
 	p.Subject = oneLine(decodeHeaderText(h.get("subject"), hint))
 	if from, ok := firstValid(parseAddressList(h.get("from"), hint)); ok {
 		p.From = from
@@ -183,11 +187,21 @@ func (p *Parsed) readHeaderFields(h header, hint string) {
 
 var charsetParam = regexp.MustCompile(`(?i)charset\s*=\s*["']?([a-z0-9_.:-]+)`)
 
-// charsetHint is the charset the message's text declares, used to decode
-// header values sent as raw 8-bit bytes (the sender's mailer almost always
-// wrote them in the same charset as the body). It is only looked for when
-// the header has such bytes.
-func charsetHint(h header, body []byte) string {
+// textHint is what the parser knows for decoding text that carries no
+// charset of its own (raw 8-bit header values, unlabelled bodies).
+type textHint struct {
+	// label is the charset the message's text declares (the sender's mailer
+	// almost always wrote raw header bytes in the same charset as the body),
+	// or the one detected from all of its raw header text together.
+	label string
+	// locale is the service's language: it breaks ties between charsets.
+	locale lang
+}
+
+// messageHint builds the hint for a message. The label is only looked for
+// when the header has 8-bit bytes.
+func messageHint(h header, body []byte, locale lang) textHint {
+	hint := textHint{locale: locale}
 	raw := false
 	for _, f := range h {
 		if hasHighBytes([]byte(f.value)) {
@@ -196,18 +210,20 @@ func charsetHint(h header, body []byte) string {
 		}
 	}
 	if !raw {
-		return ""
+		return hint
 	}
-	if _, params := parseParamHeader(h.get("content-type"), ""); params["charset"] != "" {
-		return params["charset"]
+	if _, params := parseParamHeader(h.get("content-type"), hint); params["charset"] != "" {
+		hint.label = params["charset"]
+		return hint
 	}
 	if len(body) > 64<<10 {
 		body = body[:64<<10]
 	}
 	if m := charsetParam.FindSubmatch(body); m != nil {
-		return string(m[1])
+		hint.label = string(m[1])
+		return hint
 	}
-	// Nothing declared: guess once from all the raw header text together
+	// Nothing declared: detect once from all the raw header text together
 	// (and the start of the body), which says far more than one short field.
 	var sample []byte
 	for _, f := range h {
@@ -218,7 +234,10 @@ func charsetHint(h header, body []byte) string {
 	if len(body) > 8<<10 {
 		body = body[:8<<10]
 	}
-	return guessLegacyCJK(append(sample, body...))
+	if !hasISO2022Escape(sample) {
+		hint.label = detectCharset(append(sample, body...), nil, locale).label
+	}
+	return hint
 }
 
 // partContext is what an entity needs to know about where it sits.
@@ -233,7 +252,7 @@ type partContext struct {
 type walker struct {
 	opts ParseOptions
 	p    *Parsed
-	hint string
+	hint textHint
 	err  error
 
 	parts    int
@@ -301,11 +320,11 @@ func (w *walker) textPart(h header, ct string, params map[string]string, cte str
 	}
 	data := decodeTransfer(cte, body)
 	if ct == "text/html" {
-		w.sections = append(w.sections, section{html: []string{decodeText(data, params["charset"], true)}})
+		w.sections = append(w.sections, section{html: []string{decodeText(data, params["charset"], true, w.hint.locale)}})
 		return
 	}
 	data, files := extractUuencoded(data)
-	if text := decodeText(data, params["charset"], false); strings.TrimSpace(text) != "" {
+	if text := decodeText(data, params["charset"], false, w.hint.locale); strings.TrimSpace(text) != "" {
 		w.sections = append(w.sections, section{plain: []string{text}})
 	}
 	for _, f := range files {
@@ -463,11 +482,11 @@ func normalizeMediaType(ct string, ctx partContext) string {
 
 // decodeText decodes a text body to normalised UTF-8; HTML without a charset
 // label may declare one in a meta element.
-func decodeText(data []byte, charset string, isHTML bool) string {
+func decodeText(data []byte, charset string, isHTML bool, locale lang) string {
 	if charset == "" && isHTML {
 		charset = htmlMetaCharset(data)
 	}
-	return normalizeText(decodeCharset(data, charset))
+	return normalizeText(decodeCharset(data, charset, locale))
 }
 
 func (w *walker) attachment(h header, ct, disp, filename string, body []byte) {
