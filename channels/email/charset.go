@@ -140,7 +140,7 @@ func decodeCharset(b []byte, label string, locale lang) string {
 	case kindUTF7:
 		return decodeUTF7(b)
 	case kindEncoding:
-		if c, ok := guessable(enc); ok && hasHighBytes(b) {
+		if c, ok := guessable(enc); ok && hasHighBytes(b) && (c.lang != latinLang || hasHighByteRun(b)) {
 			return decodeAs(b, detectCharset(b, &c, locale))
 		}
 		s, err := enc.NewDecoder().Bytes(b)
@@ -185,6 +185,19 @@ func decodeAs(b []byte, c candidate) string {
 	}
 	s, _ := c.enc.NewDecoder().Bytes(b)
 	return toValidUTF8(s)
+}
+
+// hasHighByteRun reports two 8-bit bytes in a row. Text in a double-byte
+// charset has them in nearly every character; Latin text whose 8-bit bytes
+// all stand alone ("café", "naïve") cannot be one, and its Latin label is
+// kept without decoding every candidate.
+func hasHighByteRun(b []byte) bool {
+	for i := 1; i < len(b); i++ {
+		if b[i] >= 0x80 && b[i-1] >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 func hasHighBytes(b []byte) bool {

@@ -90,8 +90,13 @@ func guessable(enc encoding.Encoding) (candidate, bool) {
 	return candidate{}, false
 }
 
-// sampleSize bounds the bytes each candidate decodes; the winner decodes all.
-const sampleSize = 4 << 10
+// The bytes each candidate decodes, from the line of the first 8-bit byte
+// on; the winner decodes all. A label is only checked, so a shorter sample
+// does.
+const (
+	sampleSize         = 4 << 10
+	labelledSampleSize = 1 << 10
+)
 
 // detectCharset returns the candidate that decodes b best. labelled, when
 // set, is the charset b claims to be in: it wins unless another scores
@@ -99,8 +104,15 @@ const sampleSize = 4 << 10
 // two points of the best, a candidate of the locale's language wins.
 func detectCharset(b []byte, labelled *candidate, locale lang) candidate {
 	sample := b
-	if len(sample) > sampleSize {
-		sample = sample[:sampleSize]
+	if i := firstHighByte(b); i > 0 {
+		sample = b[bytes.LastIndexByte(b[:i], '\n')+1:]
+	}
+	limit := sampleSize
+	if labelled != nil {
+		limit = labelledSampleSize
+	}
+	if len(sample) > limit {
+		sample = sample[:limit]
 		if i := bytes.LastIndexByte(sample, '\n'); i > 0 {
 			sample = sample[:i+1]
 		}
@@ -140,6 +152,15 @@ func detectCharset(b []byte, labelled *candidate, locale lang) candidate {
 		}
 	}
 	return candidates[best]
+}
+
+func firstHighByte(b []byte) int {
+	for i, c := range b {
+		if c >= 0x80 {
+			return i
+		}
+	}
+	return -1
 }
 
 // scoreDecoding decodes b with c and scores the text.
