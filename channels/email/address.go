@@ -208,7 +208,7 @@ func parseAddressItem(item string, hint textHint) []Address {
 	toks := tokenizeAddress(item)
 	var out []Address
 	var phrase []string
-	bare := -1 // index in out of the last bare address, while a comment may name it
+	bare, bareSpec := -1, "" // the last bare address, while a comment may name it or a dot continue it
 	for i, t := range toks {
 		switch {
 		case t.kind == 'a':
@@ -219,9 +219,13 @@ func parseAddressItem(item string, hint textHint) []Address {
 			bare = -1
 		case t.kind == 'c':
 			phrase = append(phrase, "("+t.text+")")
+		case bare >= 0 && !hasBareAt(t.text) && (strings.HasPrefix(t.text, ".") || strings.HasSuffix(bareSpec, ".")):
+			// Obsolete spaces around a dot: "jdoe@test . example".
+			bareSpec += t.text
+			out[bare].Address = cleanAddrSpec(bareSpec, hint)
 		case hasBareAt(t.text) && (i+1 == len(toks) || toks[i+1].kind != 'a'):
 			out = append(out, newAddress(strings.Join(phrase, " "), t.text, hint))
-			phrase, bare = nil, len(out)-1
+			phrase, bare, bareSpec = nil, len(out)-1, t.text
 		default:
 			phrase = append(phrase, t.text)
 			bare = -1

@@ -33,6 +33,8 @@ func TestParseAddressList(t *testing.T) {
 		{"quoted local part with a space", `"a b"@example.org`, []Address{{"", `"a b"@example.org`}}},
 		{"quoted local part in angles", `Jane <"jane.doe"@example.com>`, []Address{{"Jane", "jane.doe@example.com"}}},
 		{"quoted local part with an at", `<"a@b"@example.org>`, []Address{{"", `"a@b"@example.org`}}},
+		{"obsolete spaces around dots", `Mary <@machine.tld:mary@example.net>, , jdoe@test   . example`,
+			[]Address{{"Mary", "mary@example.net"}, {"", "jdoe@test.example"}}},
 		{"doubled angles", `<<a@example.com>>`, []Address{{"", "a@example.com"}}},
 		{"unclosed angle", `Name <a@example.com`, []Address{{"Name", "a@example.com"}}},
 		{"stray closing angle", `a@example.com>`, []Address{{"", "a@example.com"}}},
