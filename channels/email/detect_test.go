@@ -90,6 +90,12 @@ func TestShiftJISBackslash(t *testing.T) {
 	if len(got) != 2 || got[0].Name != "能力表" || got[0].Address != "nouryoku@example.jp" {
 		t.Errorf("addresses = %+v", got)
 	}
+	// A quote is no Shift_JIS second byte: raw Windows-1252 "ž" (0x9E) before it
+	// still closes the name.
+	got = parseAddressList("\"Dvo\xf8\xe1\x9e\" <d@example.cz>", textHint{})
+	if len(got) != 1 || got[0].Address != "d@example.cz" || got[0].Name != "Dvoøáž" {
+		t.Errorf("addresses = %+v", got)
+	}
 	// UTF-8 text keeps its escapes.
 	_, params = parseParamHeader(`attachment; filename="a\"b.txt"`, hint)
 	if params["filename"] != `a"b.txt` {

@@ -142,10 +142,15 @@ func validFieldName(name []byte) bool {
 // (0x95 0x5C) and "能" (0x94 0x5C) the 0x5C is no backslash, so it neither
 // escapes the byte after it nor, before a '"', keeps a quoted string open.
 // Quoted strings and display names are split before any charset is known,
-// so this is decided on the bytes: a Shift_JIS lead byte and one more.
+// so this is decided on the bytes: a Shift_JIS lead byte and a byte that
+// can follow one ('"' cannot).
 func shiftJISPair(s string, i int, raw bool) bool {
-	c := s[i]
-	return raw && i+1 < len(s) && (c >= 0x81 && c <= 0x9f || c >= 0xe0 && c <= 0xfc)
+	if !raw || i+1 >= len(s) {
+		return false
+	}
+	lead, trail := s[i], s[i+1]
+	return (lead >= 0x81 && lead <= 0x9f || lead >= 0xe0 && lead <= 0xfc) &&
+		(trail >= 0x40 && trail <= 0x7e || trail >= 0x80 && trail <= 0xfc)
 }
 
 // rawText reports header text with 8-bit bytes that are not UTF-8.
