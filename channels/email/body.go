@@ -7,8 +7,9 @@ import (
 )
 
 // decodeTransfer undoes a Content-Transfer-Encoding. Unknown encodings
-// (x-uuencode, "text/html" typed into the wrong header, …) leave the bytes as
-// they are, which shows the reader something rather than nothing.
+// ("text/html" typed into the wrong header, …) leave the bytes as they are,
+// which shows the reader something rather than nothing; x-uuencode parts are
+// decoded into files by the walker (uuencode.go).
 func decodeTransfer(cte string, body []byte) []byte {
 	switch cleanToken(cte) {
 	case "base64":

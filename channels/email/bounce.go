@@ -51,7 +51,7 @@ func afterType(v string) string {
 	if strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">") {
 		v = v[1 : len(v)-1]
 	}
-	return decodeRawHeader(v, "")
+	return decodeRawHeader(v, textHint{})
 }
 
 var bounceSubject = regexp.MustCompile(`(?i)(delivery status notification|undeliver|returned mail|delivery failure|failure notice|mail delivery failed|delivery has failed|could not be delivered|non[- ]?delivery|not delivered|配信不能|配送失敗|전송 실패|반송)`)
@@ -82,7 +82,7 @@ func messageIDInText(text string) string {
 func failedRecipientsHeader(h header) []FailedRecipient {
 	var out []FailedRecipient
 	for _, v := range h.values("x-failed-recipients") {
-		for _, a := range parseAddressList(v, "") {
+		for _, a := range parseAddressList(v, textHint{}) {
 			out = append(out, FailedRecipient{Address: a.Address})
 		}
 	}

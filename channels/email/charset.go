@@ -122,15 +122,17 @@ func cleanCharsetLabel(label string) string {
 }
 
 // decodeCharset converts b from the labelled charset to valid UTF-8. It never
-// fails: labels are second-guessed when the bytes contradict them, unknown
-// labels are sniffed, and bytes that still do not decode become U+FFFD.
-func decodeCharset(b []byte, label string) string {
+// fails: labels are second-guessed when the bytes contradict them (see
+// detect.go; locale breaks ties), unknown labels are sniffed, and bytes that
+// still do not decode become U+FFFD.
+func decodeCharset(b []byte, label string, locale lang) string {
 	kind, enc := lookupCharset(label)
 	switch kind {
 	case kindISO2022JP:
 		if hasHighBytes(b) && !bytes.Contains(b, []byte{0x1b}) {
-			// Shift_JIS or UTF-8 labelled as ISO-2022-JP (some mobile mailers do this).
-			return sniffCharset(b)
+			// Shift_JIS or UTF-8 labelled as ISO-2022-JP (some mobile mailers
+			// and Japanese webmailers do this).
+			return sniffCharset(b, locale)
 		}
 		return decodeISO2022JP(b)
 	case kindISO2022KR:
@@ -138,9 +140,12 @@ func decodeCharset(b []byte, label string) string {
 	case kindUTF7:
 		return decodeUTF7(b)
 	case kindEncoding:
+		if c, ok := guessable(enc); ok && hasHighBytes(b) && (c.lang != latinLang || hasHighByteRun(b)) {
+			return decodeAs(b, detectCharset(b, &c, locale))
+		}
 		s, err := enc.NewDecoder().Bytes(b)
 		if err != nil {
-			return sniffCharset(b)
+			return sniffCharset(b, locale)
 		}
 		return toValidUTF8(s)
 	case kindUTF8:
@@ -152,162 +157,47 @@ func decodeCharset(b []byte, label string) string {
 			// reinterpreting everything.
 			return toValidUTF8(b)
 		}
-		return sniffCharset(b)
+		return sniffCharset(b, locale)
 	}
-	return sniffCharset(b)
+	return sniffCharset(b, locale)
 }
 
 // sniffCharset decodes bytes whose charset is absent or wrong: JIS escapes
-// first (Japanese mail is often sent 7-bit with no label), then UTF-8, then a
-// light CJK heuristic, then Windows-1252, which decodes every byte.
-func sniffCharset(b []byte) string {
+// first (Japanese mail is often sent 7-bit with no label), then the
+// candidate that reads best (detect.go).
+func sniffCharset(b []byte, locale lang) string {
 	if hasISO2022Escape(b) {
 		if bytes.Contains(b, []byte("\x1b$)C")) {
 			return decodeISO2022KR(b)
 		}
 		return decodeISO2022JP(b)
 	}
-	if utf8.Valid(b) {
+	if !hasHighBytes(b) {
 		return string(b)
 	}
-	if label := guessLegacyCJK(b); label != "" {
-		_, enc := lookupCharset(label)
-		if s, err := enc.NewDecoder().Bytes(b); err == nil {
-			return toValidUTF8(s)
-		}
+	return decodeAs(b, detectCharset(b, nil, locale))
+}
+
+// decodeAs decodes b with a detected candidate.
+func decodeAs(b []byte, c candidate) string {
+	if c.enc == nil {
+		return toValidUTF8(b)
 	}
-	s, _ := charmap.Windows1252.NewDecoder().Bytes(b)
+	s, _ := c.enc.NewDecoder().Bytes(b)
 	return toValidUTF8(s)
 }
 
-// guessLegacyCJK picks Shift_JIS, EUC-JP or EUC-KR for 8-bit text, or nil
-// "" when it does not look like CJK text. Each candidate is scored on the raw
-// bytes by what its language is made of: kana rows for Japanese, the KS X
-// 1001 Hangul rows for Korean, ideographs and CJK punctuation for both;
-// invalid sequences count heavily against a candidate. Scoring bytes rather
-// than decoded runes matters for Korean: CP949 decodes almost any byte pair
-// as some Hangul syllable, but real Korean text stays in the KS X 1001 rows.
-//
-// CJK text also comes in runs of high bytes (two per character, characters
-// next to each other), while Latin-1 text has a lone accented letter between
-// ASCII ones ("Formação", "Verão"), and any two Latin-1 letters happen to be
-// a valid Shift_JIS kanji; short runs therefore mean Latin-1.
-func guessLegacyCJK(b []byte) (label string) {
-	high, runs, run, maxRun := 0, 0, 0, 0
-	for _, c := range b {
-		if c >= 0x80 {
-			high++
-			if run == 0 {
-				runs++
-			}
-			run++
-			maxRun = max(maxRun, run)
-		} else {
-			run = 0
+// hasHighByteRun reports two 8-bit bytes in a row. Text in a double-byte
+// charset has them in nearly every character; Latin text whose 8-bit bytes
+// all stand alone ("café", "naïve") cannot be one, and its Latin label is
+// kept without decoding every candidate.
+func hasHighByteRun(b []byte) bool {
+	for i := 1; i < len(b); i++ {
+		if b[i] >= 0x80 && b[i-1] >= 0x80 {
+			return true
 		}
 	}
-	if runs == 0 || float64(high)/float64(runs) < 2.5 && maxRun < 6 {
-		return ""
-	}
-	bestScore := 3 // a couple of characters' worth of evidence
-	for _, c := range []struct {
-		label string
-		score func([]byte) int
-	}{
-		{"shift_jis", scoreShiftJIS},
-		{"euc-jp", scoreEUCJP},
-		{"euc-kr", scoreEUCKR},
-	} {
-		if s := c.score(b); s > bestScore {
-			label, bestScore = c.label, s
-		}
-	}
-	return label
-}
-
-const invalidPenalty = 8
-
-func scoreShiftJIS(b []byte) int {
-	score := 0
-	for i := 0; i < len(b); {
-		c := b[i]
-		switch {
-		case c < 0x80:
-			i++
-		case c >= 0xa1 && c <= 0xdf: // half-width katakana: legal, rare in real text
-			score--
-			i++
-		case (c >= 0x81 && c <= 0x9f || c >= 0xe0 && c <= 0xfc) && i+1 < len(b) &&
-			(b[i+1] >= 0x40 && b[i+1] <= 0x7e || b[i+1] >= 0x80 && b[i+1] <= 0xfc):
-			t := b[i+1]
-			switch {
-			case c == 0x82 && t >= 0x9f && t <= 0xf1, c == 0x83 && t >= 0x40 && t <= 0x96: // kana
-				score += 2
-			case c == 0x81, c >= 0x88 && c <= 0x9f, c >= 0xe0 && c <= 0xea: // punctuation, kanji
-				score++
-			}
-			i += 2
-		default:
-			score -= invalidPenalty
-			i++
-		}
-	}
-	return score
-}
-
-func scoreEUCJP(b []byte) int {
-	score := 0
-	for i := 0; i < len(b); {
-		c := b[i]
-		switch {
-		case c < 0x80:
-			i++
-		case c == 0x8e && i+1 < len(b) && b[i+1] >= 0xa1 && b[i+1] <= 0xdf: // half-width katakana
-			score--
-			i += 2
-		case c == 0x8f && i+2 < len(b) && b[i+1] >= 0xa1 && b[i+2] >= 0xa1: // JIS X 0212
-			i += 3
-		case c >= 0xa1 && c <= 0xfe && i+1 < len(b) && b[i+1] >= 0xa1 && b[i+1] <= 0xfe:
-			switch {
-			case c == 0xa4 || c == 0xa5: // hiragana, katakana
-				score += 2
-			case c == 0xa1 || c >= 0xb0 && c <= 0xf4: // punctuation, kanji
-				score++
-			}
-			i += 2
-		default:
-			score -= invalidPenalty
-			i++
-		}
-	}
-	return score
-}
-
-func scoreEUCKR(b []byte) int {
-	score := 0
-	for i := 0; i < len(b); {
-		c := b[i]
-		switch {
-		case c < 0x80:
-			i++
-		case c >= 0xa1 && c <= 0xfe && i+1 < len(b) && b[i+1] >= 0xa1 && b[i+1] <= 0xfe:
-			switch {
-			case c >= 0xb0 && c <= 0xc8: // Hangul syllables
-				score += 2
-			case c == 0xa1: // punctuation
-				score++
-			}
-			i += 2
-		case c >= 0x81 && c <= 0xc6 && i+1 < len(b) &&
-			(b[i+1] >= 0x41 && b[i+1] <= 0x5a || b[i+1] >= 0x61 && b[i+1] <= 0x7a || b[i+1] >= 0x81 && b[i+1] <= 0xa0):
-			score-- // CP949 extension syllables: valid, but rare in real text
-			i += 2
-		default:
-			score -= invalidPenalty
-			i++
-		}
-	}
-	return score
+	return false
 }
 
 func hasHighBytes(b []byte) bool {
@@ -372,5 +262,5 @@ func CharsetReader(label string, input io.Reader) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return strings.NewReader(decodeCharset(b, label)), nil
+	return strings.NewReader(decodeCharset(b, label, anyLang)), nil
 }

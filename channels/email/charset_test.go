@@ -50,6 +50,16 @@ func TestCharsetFixtures(t *testing.T) {
 		{file: "unlabelled_eucjp.eml", subject: "eucjp", textHas: []string{"ラベルが間違っているEUC-JPの本文です。"}},
 		{file: "unlabelled_euckr.eml", subject: "제목도 인코딩 없음", textHas: []string{"문자셋 표시가 없는 본문입니다."}},
 		{file: "mislabelled_sjis_as_jis.eml", subject: "mobile", textHas: []string{"ケータイから送信しています。"}},
+		{file: "jp_webmail_sjis_as_jis.eml", subject: "表示が崩れます", fromName: "佐藤ソフト",
+			textHas: []string{"ソフトの表示が崩れます。能力表の画面です。"}},
+		{file: "raw_sjis_headers.eml", subject: "見積書の件（ソフト保守）", fromName: "山田表子",
+			textHas: []string{"見積表を添付します。ご確認ください。"}, attachments: []string{"見積表", "ソフト能力表.xls"}},
+		{file: "raw_euckr_headers.eml", subject: "주문 취소 문의", fromName: "김민수",
+			textHas: []string{"어제 주문한 상품을 취소하고 싶습니다."}, attachments: []string{"주문내역.pdf"}},
+		{file: "raw_gbk_headers.eml", subject: "关于订单退款的问题", fromName: "王小明",
+			textHas: []string{"请帮我查询一下订单状态。"}, attachments: []string{"订单截图.png"}},
+		{file: "raw_big5_headers.eml", subject: "關於訂單退款的問題", fromName: "陳大文",
+			textHas: []string{"請幫我查詢一下訂單狀態。"}, attachments: []string{"訂單截圖.png"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".eml"), func(t *testing.T) {
@@ -123,7 +133,7 @@ func TestDecodeCharset(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := decodeCharset(tt.in, tt.label); got != tt.want {
+			if got := decodeCharset(tt.in, tt.label, anyLang); got != tt.want {
 				t.Errorf("decodeCharset(%q, %q) = %q, want %q", tt.in, tt.label, got, tt.want)
 			}
 		})
@@ -154,7 +164,7 @@ func TestDecodeHeaderText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := decodeHeaderText(tt.in, ""); got != tt.want {
+			if got := decodeHeaderText(tt.in, textHint{}); got != tt.want {
 				t.Errorf("decodeHeaderText(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
@@ -188,38 +198,12 @@ func TestParamHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			token, params := parseParamHeader(tt.in, "")
+			token, params := parseParamHeader(tt.in, textHint{})
 			if token != tt.token {
 				t.Errorf("token = %q, want %q", token, tt.token)
 			}
 			if diff := cmp.Diff(tt.params, params); diff != "" {
 				t.Errorf("params (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestParseAddressList(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   string
-		want []Address
-	}{
-		{"name and address", `"Doe, John" <john@example.com>`, []Address{{"Doe, John", "john@example.com"}}},
-		{"unquoted dot", `John Q. Public <jq@example.com>, mary@example.com`, []Address{{"John Q. Public", "jq@example.com"}, {"", "mary@example.com"}}},
-		{"comment name", `jdoe@example.org (John Doe)`, []Address{{"John Doe", "jdoe@example.org"}}},
-		{"group", `team: a@example.com, b@example.com;, c@example.com`, []Address{{"", "a@example.com"}, {"", "b@example.com"}, {"", "c@example.com"}}},
-		{"undisclosed", `undisclosed-recipients:;`, nil},
-		{"encoded name in quotes", `"=?UTF-8?B?5bGx55Sw?=" <y@example.jp>`, []Address{{"山田", "y@example.jp"}}},
-		{"semicolons", `a@example.com; b@example.com`, []Address{{"", "a@example.com"}, {"", "b@example.com"}}},
-		{"comments in address", `John <jdoe@machine(comment).  example>`, []Address{{"John", "jdoe@machine.example"}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if diff := cmp.Diff(tt.want, parseAddressList(tt.in, "")); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -16,7 +16,7 @@ import (
 // mailers send for filenames), and RFC 2231 (name*=charset'lang'%XX,
 // continuations name*0, name*1* …, joined before decoding so a multi-byte
 // character split between segments survives).
-func parseParamHeader(v, hint string) (token string, params map[string]string) {
+func parseParamHeader(v string, hint textHint) (token string, params map[string]string) {
 	v = strings.TrimSpace(v)
 	end := strings.IndexAny(v, "; \t")
 	if end < 0 {
@@ -82,12 +82,18 @@ func rawParams(s string) []rawParam {
 
 // readQuoted reads a quoted-string body (after the opening quote) and returns
 // its value and the rest. A backslash escapes only '"' and '\': Windows paths
-// ("C:\temp\a.png") are common in the wild and mean what they say.
+// ("C:\temp\a.png") are common in the wild and mean what they say; and in
+// raw Shift_JIS text 0x5C may be half of a character (see shiftJISPair).
 func readQuoted(s string) (value, rest string) {
 	var b strings.Builder
+	raw := rawText(s)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case shiftJISPair(s, i, raw):
+			b.WriteByte(c)
+			b.WriteByte(s[i+1])
+			i++
 		case c == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\'):
 			b.WriteByte(s[i+1])
 			i++
@@ -129,7 +135,7 @@ func isTokenChar(c byte) bool {
 
 // combineParams applies RFC 2231 (continuations and charsets) and decodes
 // values to UTF-8. The first occurrence of a parameter wins.
-func combineParams(raw []rawParam, hint string) map[string]string {
+func combineParams(raw []rawParam, hint textHint) map[string]string {
 	type segment struct {
 		n        int
 		extended bool
@@ -193,7 +199,7 @@ func combineParams(raw []rawParam, hint string) map[string]string {
 		}
 		var value string
 		if charset != "" {
-			value = decodeCharset(buf, charset)
+			value = decodeCharset(buf, charset, hint.locale)
 		} else {
 			value = decodeHeaderText(string(buf), hint)
 		}

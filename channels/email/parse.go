@@ -43,6 +43,10 @@ type ParseOptions struct {
 	// MaxParts and MaxDepth bound the MIME tree (hostile mail nests deeply).
 	MaxParts int
 	MaxDepth int
+	// Locale is the receiving service's locale ("ja", "ko", "zh-TW" …). When
+	// text without a charset label reads equally well in two charsets, one
+	// of the locale's language wins; it never overrides clear evidence.
+	Locale string
 }
 
 func (o ParseOptions) withDefaults() ParseOptions {
@@ -141,7 +145,7 @@ func Parse(raw []byte, opts ParseOptions) (p *Parsed, err error) {
 		raw = bytes.ReplaceAll(raw, []byte("\r"), []byte("\n")) // old Mac line endings
 	}
 	h, body := readHeader(raw)
-	hint := charsetHint(h, body)
+	hint := messageHint(h, body, localeLang(opts.Locale))
 	p.readHeaderFields(h, hint)
 	if int64(len(raw)) > opts.MaxSize {
 		return p, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), opts.MaxSize)
@@ -156,12 +160,12 @@ func Parse(raw []byte, opts ParseOptions) (p *Parsed, err error) {
 }
 
 // readHeaderFields fills the fields that come from the top-level header.
-func (p *Parsed) readHeaderFields(h header, hint string) {
+func (p *Parsed) readHeaderFields(h header, hint textHint) {
 	p.Subject = oneLine(decodeHeaderText(h.get("subject"), hint))
-	if from := parseAddressList(h.get("from"), hint); len(from) > 0 {
-		p.From = from[0]
-	} else if sender := parseAddressList(h.get("sender"), hint); len(sender) > 0 {
-		p.From = sender[0]
+	if from, ok := firstValid(parseAddressList(h.get("from"), hint)); ok {
+		p.From = from
+	} else if sender, ok := firstValid(parseAddressList(h.get("sender"), hint)); ok {
+		p.From = sender
 	}
 	p.To = parseAddressList(strings.Join(h.values("to"), ", "), hint)
 	p.Cc = parseAddressList(strings.Join(h.values("cc"), ", "), hint)
@@ -183,11 +187,21 @@ func (p *Parsed) readHeaderFields(h header, hint string) {
 
 var charsetParam = regexp.MustCompile(`(?i)charset\s*=\s*["']?([a-z0-9_.:-]+)`)
 
-// charsetHint is the charset the message's text declares, used to decode
-// header values sent as raw 8-bit bytes (the sender's mailer almost always
-// wrote them in the same charset as the body). It is only looked for when
-// the header has such bytes.
-func charsetHint(h header, body []byte) string {
+// textHint is what the parser knows for decoding text that carries no
+// charset of its own (raw 8-bit header values, unlabelled bodies).
+type textHint struct {
+	// label is the charset the message's text declares (the sender's mailer
+	// almost always wrote raw header bytes in the same charset as the body),
+	// or the one detected from all of its raw header text together.
+	label string
+	// locale is the service's language: it breaks ties between charsets.
+	locale lang
+}
+
+// messageHint builds the hint for a message. The label is only looked for
+// when the header has 8-bit bytes.
+func messageHint(h header, body []byte, locale lang) textHint {
+	hint := textHint{locale: locale}
 	raw := false
 	for _, f := range h {
 		if hasHighBytes([]byte(f.value)) {
@@ -196,18 +210,20 @@ func charsetHint(h header, body []byte) string {
 		}
 	}
 	if !raw {
-		return ""
+		return hint
 	}
-	if _, params := parseParamHeader(h.get("content-type"), ""); params["charset"] != "" {
-		return params["charset"]
+	if _, params := parseParamHeader(h.get("content-type"), hint); params["charset"] != "" {
+		hint.label = params["charset"]
+		return hint
 	}
 	if len(body) > 64<<10 {
 		body = body[:64<<10]
 	}
 	if m := charsetParam.FindSubmatch(body); m != nil {
-		return string(m[1])
+		hint.label = string(m[1])
+		return hint
 	}
-	// Nothing declared: guess once from all the raw header text together
+	// Nothing declared: detect once from all the raw header text together
 	// (and the start of the body), which says far more than one short field.
 	var sample []byte
 	for _, f := range h {
@@ -218,7 +234,10 @@ func charsetHint(h header, body []byte) string {
 	if len(body) > 8<<10 {
 		body = body[:8<<10]
 	}
-	return guessLegacyCJK(append(sample, body...))
+	if !hasISO2022Escape(sample) {
+		hint.label = detectCharset(append(sample, body...), nil, locale).label
+	}
+	return hint
 }
 
 // partContext is what an entity needs to know about where it sits.
@@ -233,13 +252,11 @@ type partContext struct {
 type walker struct {
 	opts ParseOptions
 	p    *Parsed
-	hint string
+	hint textHint
 	err  error
 
-	parts     int
-	textFound bool
-	htmlFound bool
-	rawHTML   string // decoded, unsanitised HTML: the source for derived text
+	parts    int
+	sections []section // the message text so far (bodytext.go)
 
 	report         bool   // top level is a delivery-status report
 	reportOrigID   string // Message-ID of the returned original
@@ -270,37 +287,67 @@ func (w *walker) entity(h header, body []byte, depth int, ctx partContext) {
 		filename = ctParams["name"]
 	}
 	filename = cleanFilename(filename)
-	explicitAttachment := disp == "attachment"
-	named := filename != ""
+	cte := cleanToken(h.get("content-transfer-encoding"))
 
 	switch {
+	case isUuencodeLabel(cte, ct):
+		w.uuencodedPart(h, ct, disp, filename, body)
 	case ctx.report && (ct == "message/rfc822" || ct == "message/global" || ct == "text/rfc822-headers"):
-		orig, _ := readHeader(decodeTransfer(h.get("content-transfer-encoding"), body))
+		orig, _ := readHeader(decodeTransfer(cte, body))
 		if ids := parseMessageIDs(orig.get("message-id")); len(ids) > 0 && w.reportOrigID == "" {
 			w.reportOrigID = ids[0]
 		}
-		if ctx.reportType == "delivery-status" {
-			return // the returned original is evidence, not an attachment
-		}
+		if ctx.reportType != "delivery-status" {
+			w.attachment(h, ct, disp, filename, body)
+		} // else the returned original is evidence, not an attachment
 	case ctx.report && (ct == "message/delivery-status" || ct == "message/global-delivery-status"):
-		w.reportFailures = append(w.reportFailures, parseDeliveryStatus(decodeTransfer(h.get("content-transfer-encoding"), body))...)
-		return
-	case (ct == "text/plain" || ct == "text/html") && !explicitAttachment && !named && !ctx.resource:
-		if len(bytes.TrimSpace(body)) == 0 {
-			return // an empty body part (often a stray trailing part) is nothing
-		}
-		if ct == "text/plain" && !w.textFound {
-			w.p.Text = decodeTextPart(h, ct, ctParams, body)
-			w.textFound = true
-			return
-		}
-		if ct == "text/html" && !w.htmlFound {
-			w.rawHTML = decodeTextPart(h, ct, ctParams, body)
-			w.htmlFound = true
-			return
-		}
+		w.reportFailures = append(w.reportFailures, parseDeliveryStatus(decodeTransfer(cte, body))...)
+	case (ct == "text/plain" || ct == "text/html") && disp != "attachment" && filename == "" &&
+		!(ctx.resource && (h.has("content-id") || h.has("content-location"))):
+		// Inline text is message text, wherever it sits; a related part
+		// with a Content-ID or -Location is a resource the root refers to.
+		w.textPart(h, ct, ctParams, cte, body)
+	default:
+		w.attachment(h, ct, disp, filename, body)
 	}
-	w.attachment(h, ct, disp, filename, body)
+}
+
+// textPart adds an inline text part to the message text, and the files of
+// any uuencoded blocks in it to the attachments.
+func (w *walker) textPart(h header, ct string, params map[string]string, cte string, body []byte) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return // an empty body part (often a stray trailing part) is nothing
+	}
+	data := decodeTransfer(cte, body)
+	if ct == "text/html" {
+		w.sections = append(w.sections, section{html: []string{decodeText(data, params["charset"], true, w.hint.locale)}})
+		return
+	}
+	data, files := extractUuencoded(data)
+	if text := decodeText(data, params["charset"], false, w.hint.locale); strings.TrimSpace(text) != "" {
+		w.sections = append(w.sections, section{plain: []string{text}})
+	}
+	for _, f := range files {
+		w.addAttachment(Attachment{Filename: cleanFilename(f.name), ContentType: sniffMediaType(f.data)}, f.data)
+	}
+}
+
+// uuencodedPart decodes a part labelled as uuencoded into a file; one that
+// does not decode is kept as it came.
+func (w *walker) uuencodedPart(h header, ct, disp, filename string, body []byte) {
+	data, name, ok := uudecodePart(decodeTransfer(cleanToken(h.get("content-transfer-encoding")), body))
+	if !ok {
+		w.attachment(h, ct, disp, filename, body)
+		return
+	}
+	if filename == "" {
+		filename = cleanFilename(name)
+	}
+	if strings.HasSuffix(ct, "uuencode") || strings.HasSuffix(ct, "uue") {
+		ct = sniffMediaType(data)
+	}
+	w.addAttachment(Attachment{Filename: filename, ContentType: ct, ContentID: normalizeMessageID(h.get("content-id")),
+		Inline: disp == "inline"}, data)
 }
 
 // multipart walks the children of a multipart entity; false means it had none.
@@ -329,6 +376,10 @@ func (w *walker) multipart(h header, ct string, params map[string]string, body [
 		// Walk the root first so it becomes the body even when it is not first.
 		parts[0], parts[root] = parts[root], parts[0]
 	}
+	if sub == "alternative" {
+		return w.alternative(parts, depth)
+	}
+	prevText := -1 // index of the section the previous child added alone, if any
 	for i, part := range parts {
 		ph, pbody := readHeader(part)
 		child := partContext{parent: sub}
@@ -339,11 +390,60 @@ func (w *walker) multipart(h header, ct string, params map[string]string, body [
 			child.report = true
 			child.reportType = strings.ToLower(params["report-type"])
 		}
+		nSec, nAtt := len(w.sections), len(w.p.Attachments)
 		w.entity(ph, pbody, depth+1, child)
 		if w.err != nil {
 			return true
 		}
+		if len(w.sections) != nSec+1 || len(w.p.Attachments) != nAtt {
+			prevText = -1
+			continue
+		}
+		if prevText >= 0 && w.mergeSiblings(prevText) {
+			prevText = -1
+			continue
+		}
+		prevText = nSec
 	}
+	return true
+}
+
+// alternative walks the children of a multipart/alternative and adds one
+// section for all of them.
+func (w *walker) alternative(parts [][]byte, depth int) bool {
+	outer := w.sections
+	alternatives := make([][]section, 0, len(parts))
+	for _, part := range parts {
+		ph, pbody := readHeader(part)
+		w.sections = nil
+		w.entity(ph, pbody, depth+1, partContext{parent: "alternative"})
+		alternatives = append(alternatives, w.sections)
+		if w.err != nil {
+			break
+		}
+	}
+	w.sections = outer
+	if sec, ok := alternativeSection(alternatives); ok {
+		w.sections = append(w.sections, sec)
+	}
+	return true
+}
+
+// mergeSiblings makes the last section and the one at i (added by the
+// sibling just before, nothing between them) one section when one is only
+// plain, the other only HTML, and they say the same (see sameWords).
+func (w *walker) mergeSiblings(i int) bool {
+	a, b := &w.sections[i], w.sections[len(w.sections)-1]
+	plain, html := *a, b
+	if len(plain.plain) == 0 {
+		plain, html = html, plain
+	}
+	if len(plain.plain) != 1 || len(plain.html) != 0 || len(html.html) != 1 || len(html.plain) != 0 ||
+		!sameWords(plain.plain[0], html.html[0]) {
+		return false
+	}
+	*a = section{plain: plain.plain, html: html.html}
+	w.sections = w.sections[:len(w.sections)-1]
 	return true
 }
 
@@ -380,14 +480,13 @@ func normalizeMediaType(ct string, ctx partContext) string {
 	return ct
 }
 
-// decodeTextPart decodes a text body to normalised UTF-8.
-func decodeTextPart(h header, ct string, params map[string]string, body []byte) string {
-	data := decodeTransfer(h.get("content-transfer-encoding"), body)
-	cs := params["charset"]
-	if cs == "" && ct == "text/html" {
-		cs = htmlMetaCharset(data)
+// decodeText decodes a text body to normalised UTF-8; HTML without a charset
+// label may declare one in a meta element.
+func decodeText(data []byte, charset string, isHTML bool, locale lang) string {
+	if charset == "" && isHTML {
+		charset = htmlMetaCharset(data)
 	}
-	return normalizeText(decodeCharset(data, cs))
+	return normalizeText(decodeCharset(data, charset, locale))
 }
 
 func (w *walker) attachment(h header, ct, disp, filename string, body []byte) {
@@ -403,13 +502,17 @@ func (w *walker) attachment(h header, ct, disp, filename string, body []byte) {
 		}
 	}
 	cid := normalizeMessageID(h.get("content-id"))
-	a := Attachment{
+	w.addAttachment(Attachment{
 		Filename:    filename,
 		ContentType: ct,
-		Size:        int64(len(data)),
 		ContentID:   cid,
 		Inline:      disp == "inline" || disp == "" && cid != "",
-	}
+	}, data)
+}
+
+// addAttachment records a with its data, or without it when it is too large.
+func (w *walker) addAttachment(a Attachment, data []byte) {
+	a.Size = int64(len(data))
 	if a.Size > w.opts.MaxAttachmentSize {
 		a.Omitted = true
 	} else {
@@ -441,15 +544,22 @@ func cleanFilename(name string) string {
 	return name
 }
 
-// finishBodies derives the text from HTML when there is no text/plain part,
-// sanitises the HTML, and extracts the reply text.
+// finishBodies joins the sections into the text and the HTML (see
+// bodytext.go), sanitises the HTML, and extracts the reply text.
 func (w *walker) finishBodies() {
 	p := w.p
-	if w.htmlFound {
-		p.HTML = sanitizeHTML(w.rawHTML)
-		if !w.textFound {
-			p.Text = htmlToText(w.rawHTML)
+	var text, htmlParts []string
+	hasHTML := false
+	for _, s := range w.sections {
+		text = append(text, s.plainSide()...)
+		hasHTML = hasHTML || len(s.html) > 0
+	}
+	p.Text = joinParts(text, "\n")
+	if hasHTML {
+		for _, s := range w.sections {
+			htmlParts = append(htmlParts, s.htmlSide()...)
 		}
+		p.HTML = sanitizeHTML(joinParts(htmlParts, "\n"))
 	}
 	p.ReplyText = ReplyText(p.Text)
 }

@@ -16,7 +16,7 @@ import (
 // same charset are joined before decoding, because mailers split multi-byte
 // characters (and ISO-2022-JP shift states) across words; words glued to
 // other text, words containing spaces and broken base64 padding are accepted.
-func decodeHeaderText(s, hint string) string {
+func decodeHeaderText(s string, hint textHint) string {
 	if !strings.Contains(s, "=?") {
 		return decodeRawHeader(s, hint)
 	}
@@ -26,7 +26,7 @@ func decodeHeaderText(s, hint string) string {
 	havePending := false
 	flush := func() {
 		if havePending {
-			out.WriteString(decodeCharset(pending, pendingCS))
+			out.WriteString(decodeCharset(pending, pendingCS, hint.locale))
 			pending, havePending = pending[:0], false
 		}
 	}
@@ -120,23 +120,23 @@ func decodeQEncoding(s string) []byte {
 
 // decodeRawHeader decodes header text that is not RFC 2047 encoded: plain
 // ASCII, UTF-8 (RFC 6532), or legacy 8-bit/JIS bytes sent unencoded.
-func decodeRawHeader(s, hint string) string {
+func decodeRawHeader(s string, hint textHint) string {
 	if isPlainASCII(s) {
 		return s
 	}
 	b := []byte(s)
 	if hasISO2022Escape(b) {
-		return sniffCharset(b)
+		return sniffCharset(b, hint.locale)
 	}
 	if utf8.Valid(b) {
 		return toValidUTF8(b)
 	}
-	if hint != "" {
-		if kind, _ := lookupCharset(hint); kind == kindEncoding {
-			return decodeCharset(b, hint)
+	if hint.label != "" {
+		if kind, _ := lookupCharset(hint.label); kind == kindEncoding {
+			return decodeCharset(b, hint.label, hint.locale)
 		}
 	}
-	return sniffCharset(b)
+	return sniffCharset(b, hint.locale)
 }
 
 // isPlainASCII reports printable-ish 7-bit text without escape characters.
