@@ -32,7 +32,7 @@ const maxDKIMSignatures = 5
 // the domain's key does.
 func DKIMAuthenticated(raw []byte, domains []string, lookup TXTLookup) (string, error) {
 	h, _ := readHeader(raw)
-	from := parseAddressList(h.get("from"), "")
+	from := parseAddressList(h.get("from"), textHint{})
 	if len(from) != 1 || len(h.values("from")) != 1 {
 		return "", nil // DMARC's rule too: one author, one From field
 	}

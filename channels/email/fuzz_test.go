@@ -144,28 +144,6 @@ func FuzzCharset(f *testing.F) {
 	})
 }
 
-// FuzzReplyText checks that reply extraction never panics, returns valid
-// UTF-8 for valid input, and never returns more than it was given.
-func FuzzReplyText(f *testing.F) {
-	for _, s := range []string{
-		"Hi\n\nOn Mon, Jan 2, 2023 at 10:00 AM A <a@b.c> wrote:\n> x\n",
-		"了解です。\n\n2023年1月2日(月) 10:00 山田 <y@example.jp>:\n> x\n",
-		"감사합니다.\n\n2023년 1월 2일 (월) 오전 10:00, 홍길동 <h@example.kr>님이 작성:\n",
-		"a\n-- \nsig", "From: x\nSent: y\n", "> only\n> quotes", "",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := ReplyText(s)
-		if utf8.ValidString(s) && !utf8.ValidString(got) {
-			t.Errorf("invalid UTF-8 from valid input: %q", got)
-		}
-		if len(got) > len(s) {
-			t.Errorf("reply text longer than input: %q -> %q", s, got)
-		}
-	})
-}
-
 // corpusDirIfPresent is corpusDir without failing or skipping: fuzz seeds are
 // a bonus, not a requirement.
 func corpusDirIfPresent() string {

@@ -12,6 +12,7 @@ func (p *Parsed) Message() channels.Message {
 		From:       channels.Party{Name: p.From.Name, Address: p.From.Address},
 		Text:       p.Text,
 		ReplyText:  p.ReplyText,
+		OnlyQuotes: p.OnlyQuotes,
 		HTML:       p.HTML,
 		Date:       p.Time,
 		ThreadIDs:  p.ThreadIDs(),

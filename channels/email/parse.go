@@ -87,9 +87,10 @@ type Parsed struct {
 	InReplyTo  string    `json:"in_reply_to"`
 	References []string  `json:"references"`
 
-	Text        string       `json:"text"`       // first text/plain body, or text rendered from HTML
-	HTML        string       `json:"html"`       // first text/html body, sanitised for display
-	ReplyText   string       `json:"reply_text"` // Text without quoted history and signature
+	Text        string       `json:"text"`        // first text/plain body, or text rendered from HTML
+	HTML        string       `json:"html"`        // first text/html body, sanitised for display
+	ReplyText   string       `json:"reply_text"`  // Text without quoted history and signature
+	OnlyQuotes  bool         `json:"only_quotes"` // the mail quotes earlier ones and adds nothing: ReplyText is empty
 	Attachments []Attachment `json:"attachments"`
 
 	AutoSubmitted bool   `json:"auto_submitted"`
@@ -561,7 +562,7 @@ func (w *walker) finishBodies() {
 		}
 		p.HTML = sanitizeHTML(joinParts(htmlParts, "\n"))
 	}
-	p.ReplyText = ReplyText(p.Text)
+	p.ReplyText, p.OnlyQuotes = ExtractReply(p.Text)
 }
 
 // finishBounce decides whether the message is a bounce and what it reports.

@@ -60,7 +60,7 @@ func TestReplyFixtures(t *testing.T) {
 			if p.ReplyText != tt.want {
 				t.Errorf("reply text\n got: %q\nwant: %q\nfull text: %q", p.ReplyText, tt.want, p.Text)
 			}
-			if _, only := ExtractReply(p.Text); only != tt.onlyQuotes {
+			if only := p.OnlyQuotes; only != tt.onlyQuotes {
 				t.Errorf("only quotes = %v, want %v", only, tt.onlyQuotes)
 			}
 		})
