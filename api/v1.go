@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/contiple/contiple-worker/jobs"
 	"github.com/contiple/contiple-worker/mailer"
@@ -24,8 +22,10 @@ import (
 // does the rest. The OpenAPI document at /api/v1/openapi.json describes it.
 type V1 struct {
 	Store *ticket.Store
-	Token string // the bearer token; empty disables the API (every call is 401)
-	Log   *slog.Logger
+	// Tokens are the bearer tokens, with names and roles; none disables the
+	// API (every call is 401).
+	Tokens []Token
+	Log    *slog.Logger
 	// Replies renders, checks for forbidden words and queues resolve and hold mails.
 	Replies *jobs.Outbound
 }
@@ -63,8 +63,8 @@ func (v *V1) Mount(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)
 	})
-	for _, rt := range routes {
-		mux.Handle(rt.method+" "+rt.path, v.auth(func(w http.ResponseWriter, r *http.Request) {
+	for _, rt := range allRoutes() {
+		mux.Handle(rt.method+" "+rt.path, v.auth(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
 			status, body, err := rt.handle(v, r)
 			if err != nil {
 				v.writeError(w, r, err)
@@ -73,18 +73,6 @@ func (v *V1) Mount(mux *http.ServeMux) {
 			writeJSON(w, status, body)
 		}))
 	}
-}
-
-func (v *V1) auth(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if v.Token == "" || !ok || subtle.ConstantTimeCompare([]byte(token), []byte(v.Token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="contiple-worker"`)
-			writeJSON(w, http.StatusUnauthorized, errorBody{Error: apiError{Code: "unauthorized", Message: "a valid bearer token is required"}})
-			return
-		}
-		next(w, r)
-	})
 }
 
 // Error codes are stable: clients branch on them.
@@ -163,38 +151,6 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-// actorOf is who acts: the body's actor, else "api".
-func actorOf(actor string) string {
-	if strings.TrimSpace(actor) == "" {
-		return "api"
-	}
-	return actor
-}
-
-func (v *V1) list(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	f := ticket.ListFilter{Service: q.Get("service")}
-	if s := q.Get("status"); s != "" {
-		st, err := ticket.ParseStatus(s)
-		if err != nil {
-			return 0, nil, badRequest{err.Error()}
-		}
-		f.Status = st
-	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			return 0, nil, badRequest{"limit must be a number from 1 to 1000"}
-		}
-		f.Limit = n
-	}
-	ts, err := v.Store.List(r.Context(), f)
-	if ts == nil {
-		ts = []ticket.Ticket{}
-	}
-	return http.StatusOK, map[string]any{"tickets": ts}, err
-}
-
 type createRequest struct {
 	Service       string `json:"service"`
 	Subject       string `json:"subject"`
@@ -203,7 +159,6 @@ type createRequest struct {
 	Body          string `json:"body"`
 	Channel       string `json:"channel"`
 	Priority      string `json:"priority"`
-	Actor         string `json:"actor"`
 }
 
 func (v *V1) create(r *http.Request) (int, any, error) {
@@ -216,7 +171,7 @@ func (v *V1) create(r *http.Request) (int, any, error) {
 	}
 	t, err := v.Store.Create(r.Context(), ticket.NewTicket{Service: req.Service, Subject: req.Subject, CustomerEmail: req.CustomerEmail,
 		CustomerName: req.CustomerName, Body: req.Body, Channel: ticket.Channel(req.Channel), Priority: ticket.Priority(req.Priority),
-		Actor: actorOf(req.Actor)})
+		Actor: actorOf(r.Context())})
 	return http.StatusCreated, t, err
 }
 
@@ -252,22 +207,18 @@ func op[T any](r *http.Request, fn func(ctx context.Context, id int64, req T) (t
 }
 
 type noteRequest struct {
-	Note  string `json:"note"`
-	Actor string `json:"actor"`
+	Note string `json:"note"`
 }
 
-type actorRequest struct {
-	Actor string `json:"actor"`
-}
+type emptyRequest struct{}
 
 func (v *V1) assign(r *http.Request) (int, any, error) {
 	type req struct {
 		Operator string `json:"operator"`
 		Group    string `json:"group"`
-		Actor    string `json:"actor"`
 	}
 	return op(r, func(ctx context.Context, id int64, q req) (ticket.Ticket, error) {
-		return v.Store.Assign(ctx, id, ticket.Assignment{Operator: q.Operator, Group: q.Group, Actor: actorOf(q.Actor), Via: "transfer"})
+		return v.Store.Assign(ctx, id, ticket.Assignment{Operator: q.Operator, Group: q.Group, Actor: actorOf(ctx), Via: "transfer"})
 	})
 }
 
@@ -277,11 +228,10 @@ func replyOp(kind mailer.Kind) func(*V1, *http.Request) (int, any, error) {
 	return func(v *V1, r *http.Request) (int, any, error) {
 		type req struct {
 			Note  string `json:"note"`
-			Actor string `json:"actor"`
 			Force bool   `json:"force"`
 		}
 		return op(r, func(ctx context.Context, id int64, q req) (ticket.Ticket, error) {
-			return v.Replies.Reply(ctx, id, kind, q.Note, actorOf(q.Actor), q.Force)
+			return v.Replies.Reply(ctx, id, kind, q.Note, actorOf(ctx), q.Force)
 		})
 	}
 }
@@ -307,30 +257,29 @@ func (v *V1) preview(r *http.Request) (int, any, error) {
 
 func (v *V1) comment(r *http.Request) (int, any, error) {
 	return op(r, func(ctx context.Context, id int64, q noteRequest) (ticket.Ticket, error) {
-		return v.Store.Comment(ctx, id, ticket.Note{Text: q.Note, Actor: actorOf(q.Actor)})
+		return v.Store.Comment(ctx, id, ticket.Note{Text: q.Note, Actor: actorOf(ctx)})
 	})
 }
 
 func (v *V1) internalResolve(r *http.Request) (int, any, error) {
 	type req struct {
-		Note  string `json:"note"`
-		Actor string `json:"actor"`
-		Spam  bool   `json:"spam"`
+		Note string `json:"note"`
+		Spam bool   `json:"spam"`
 	}
 	return op(r, func(ctx context.Context, id int64, q req) (ticket.Ticket, error) {
-		return v.Store.InternalResolve(ctx, id, ticket.Note{Text: q.Note, Actor: actorOf(q.Actor)}, q.Spam)
+		return v.Store.InternalResolve(ctx, id, ticket.Note{Text: q.Note, Actor: actorOf(ctx)}, q.Spam)
 	})
 }
 
 func (v *V1) restore(r *http.Request) (int, any, error) {
-	return op(r, func(ctx context.Context, id int64, q actorRequest) (ticket.Ticket, error) {
-		return v.Store.Restore(ctx, id, actorOf(q.Actor))
+	return op(r, func(ctx context.Context, id int64, q emptyRequest) (ticket.Ticket, error) {
+		return v.Store.Restore(ctx, id, actorOf(ctx))
 	})
 }
 
 func (v *V1) complete(r *http.Request) (int, any, error) {
-	return op(r, func(ctx context.Context, id int64, q actorRequest) (ticket.Ticket, error) {
-		return v.Store.Complete(ctx, id, actorOf(q.Actor))
+	return op(r, func(ctx context.Context, id int64, q emptyRequest) (ticket.Ticket, error) {
+		return v.Store.Complete(ctx, id, actorOf(ctx))
 	})
 }
 
@@ -338,20 +287,18 @@ func (v *V1) escalate(r *http.Request) (int, any, error) {
 	type req struct {
 		ProjectID string `json:"project_id"`
 		Content   string `json:"content"`
-		Actor     string `json:"actor"`
 	}
 	return op(r, func(ctx context.Context, id int64, q req) (ticket.Ticket, error) {
-		return v.Store.Escalate(ctx, id, ticket.Escalation{ProjectID: q.ProjectID, Content: q.Content, Actor: actorOf(q.Actor)})
+		return v.Store.Escalate(ctx, id, ticket.Escalation{ProjectID: q.ProjectID, Content: q.Content, Actor: actorOf(ctx)})
 	})
 }
 
 func (v *V1) doorayComment(r *http.Request) (int, any, error) {
 	type req struct {
-		Text  string `json:"text"`
-		Actor string `json:"actor"`
+		Text string `json:"text"`
 	}
 	return op(r, func(ctx context.Context, id int64, q req) (ticket.Ticket, error) {
-		return v.Store.DoorayComment(ctx, id, ticket.Note{Text: q.Text, Actor: actorOf(q.Actor)})
+		return v.Store.DoorayComment(ctx, id, ticket.Note{Text: q.Text, Actor: actorOf(ctx)})
 	})
 }
 
@@ -365,13 +312,12 @@ func (v *V1) mask(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	var q struct {
-		From  int    `json:"from"`
-		To    int    `json:"to"`
-		Actor string `json:"actor"`
+		From int `json:"from"`
+		To   int `json:"to"`
 	}
 	if err := decodeBody(r, &q); err != nil {
 		return 0, nil, err
 	}
-	m, err := v.Store.MaskSpan(r.Context(), id, msg, q.From, q.To, actorOf(q.Actor))
+	m, err := v.Store.MaskSpan(r.Context(), id, msg, q.From, q.To, actorOf(r.Context()))
 	return http.StatusCreated, m, err
 }

@@ -28,6 +28,10 @@ type Message struct {
 	Reason    string
 	// Bounce is set for a delivery report.
 	Bounce *Bounce
+
+	// Fingerprint is a digest of what the sender wrote, without what relays
+	// add: with ExternalID it recognises copies of one message.
+	Fingerprint string
 }
 
 // Party is a sender or recipient.

@@ -19,9 +19,15 @@ type MailIngest struct {
 	Store *ticket.Store
 	Log   *slog.Logger
 	Parse email.ParseOptions
-	// TrackerDomains are the sender domains of Dooray!'s own mail (default
-	// dooray.com and its government and finance clouds).
+	// TrackerDomains are the domains of Dooray!'s own mail (default
+	// dooray.com and its government and finance clouds). Mail From them is
+	// Dooray!'s only with a valid DKIM signature of that domain.
 	TrackerDomains []string
+	// LookupTXT serves the DKIM keys (nil: the system's DNS).
+	LookupTXT email.TXTLookup
+	// Spam holds each service's own spam verdict header (by service key);
+	// X-Spam-Flag and X-Spam-Status count for every service.
+	Spam map[string]email.SpamRule
 }
 
 // DefaultTrackerDomains are the domains Dooray! mails from.
@@ -53,7 +59,12 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 	}
 	parsed, parseErr := email.Parse(im.Raw, h.Parse)
 	m := parsed.Message()
-	hints := ticket.Hints{Tracker: h.fromTracker(parsed.From.Address)}
+	m.Fingerprint = email.Fingerprint(im.Raw)
+	tracker, err := h.fromTracker(im.Raw, parsed.From.Address)
+	if err != nil {
+		return ticket.IngestResult{}, fmt.Errorf("inbound mail %d: %w", id, err) // DNS down: try again
+	}
+	hints := ticket.Hints{Tracker: tracker, Spam: email.SpamVerdict(im.Raw, h.Spam[im.Service])}
 	if n, ok := email.ExtractTicketMarker(parsed.Subject); ok {
 		hints.Marker = n
 	}
@@ -75,19 +86,28 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 	return res, nil
 }
 
-func (h *MailIngest) fromTracker(addr string) bool {
-	_, domain, ok := strings.Cut(strings.ToLower(addr), "@")
+// fromTracker reports mail sent by Dooray!: From one of its domains and
+// DKIM-signed by that domain. A From header alone is anyone's to write, and
+// a customer whose own mail domain is hosted by Dooray! writes in as a
+// customer: without the signature the mail is ordinary customer mail.
+func (h *MailIngest) fromTracker(raw []byte, from string) (bool, error) {
+	_, domain, ok := strings.Cut(strings.ToLower(from), "@")
 	if !ok {
-		return false
+		return false, nil
 	}
 	domains := h.TrackerDomains
 	if domains == nil {
 		domains = DefaultTrackerDomains
 	}
+	var candidates []string
 	for _, d := range domains {
 		if domain == d || strings.HasSuffix(domain, "."+d) {
-			return true
+			candidates = append(candidates, d)
 		}
 	}
-	return false
+	if len(candidates) == 0 {
+		return false, nil
+	}
+	signer, err := email.DKIMAuthenticated(raw, candidates, h.LookupTXT)
+	return signer != "", err
 }

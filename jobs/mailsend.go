@@ -47,7 +47,8 @@ func NewSMTPRateLimiter(rdb redis.Scripter, perMinute int) RateLimiter {
 // The outbound_mails row is the record. Under its lock (ticket.OutboundLock)
 // the handler loads it, renders it, waits for the SMTP rate limit, claims it
 // (pending|failed|suppressed|sending → sending, attempts+1, after the guards:
-// bounced address, our own address, per-recipient hourly cap), runs the SMTP
+// bounced address, our own address; the per-recipient hourly cap defers the
+// task to the next window with a DeferredError), runs the SMTP
 // transaction, and records sent. A task that finds the row sent returns nil.
 //
 // The one window: the server has accepted the mail (250 after DATA) and the
@@ -165,6 +166,9 @@ func (h *MailSend) Send(ctx context.Context, id int64) error {
 	case ticket.ClaimSuppressed:
 		log.Warn("mail suppressed", "reason", claim.Reason)
 		return fmt.Errorf("mail %d suppressed: %s: %w", id, claim.Reason, asynq.SkipRetry)
+	case ticket.ClaimDeferred:
+		log.Info("mail deferred to the recipient's next hour", "until", claim.Until, "reason", claim.Reason)
+		return &DeferredError{OutboundMailID: id, Until: claim.Until, Reason: claim.Reason}
 	}
 	if claim.Previous == ticket.OutboundSending {
 		log.Warn("an earlier attempt claimed this mail and ended without recording the outcome; "+

@@ -310,17 +310,19 @@ func TestMailSendGuards(t *testing.T) {
 	t.Parallel()
 	f := smtptest.New(t)
 	e := sendNewEnv(t, sendSender(t, f.Addr))
-	e.h.RecipientPerHour = 2
 	ctx := context.Background()
-	if _, err := e.pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason) VALUES ('gone@example.jp', '5.1.1')`); err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct{ address, reason string }{
 		{"gone@example.jp", "marked failing"},
 		{"no-reply@shop.example.jp", "automated address"},
 		{"other@example.test", "our service"},
 	} {
 		tk, id := e.sendResolved(t, tc.address)
+		if tc.reason == "marked failing" { // bounced after the customer's last message (sendResolved dates it 1s ahead)
+			if _, err := e.pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason, created_at)
+				VALUES ($1, '5.1.1', now() + interval '2 seconds')`, tc.address); err != nil {
+				t.Fatal(err)
+			}
+		}
 		err := e.h.ProcessTask(ctx, sendTask(id))
 		if !errors.Is(err, asynq.SkipRetry) || !strings.Contains(err.Error(), tc.reason) {
 			t.Errorf("%s: %v, want SkipRetry saying %q", tc.address, err, tc.reason)
@@ -332,21 +334,7 @@ func TestMailSendGuards(t *testing.T) {
 			t.Errorf("%s: last event %s", tc.address, ev.Kind)
 		}
 	}
-	// A loop: the third mail within the hour is held back.
-	var last error
-	for i := 0; i < 3; i++ {
-		_, id := e.sendResolved(t, "loop@example.jp")
-		last = e.h.ProcessTask(ctx, sendTask(id))
-		if i < 2 && last != nil {
-			t.Fatal(last)
-		}
-	}
-	if !errors.Is(last, asynq.SkipRetry) || !strings.Contains(last.Error(), "cap 2") {
-		t.Fatalf("third mail: %v", last)
-	}
-	if n := len(f.Messages()); n != 2 {
-		t.Fatalf("%d mails sent, want 2", n)
-	}
+	// The hourly cap: see TestMailSendCapDefersToTheNextHour.
 }
 
 func TestMailSendBadTemplateFailsWithItsName(t *testing.T) {

@@ -100,8 +100,8 @@ func TestMaskLeavesNoCopyInTheDatabase(t *testing.T) {
 
 	// Every read path gives the masked text.
 	for _, m := range in.messages(id) {
-		if strings.Contains(m.Body+m.HTML, "8765") {
-			t.Errorf("message %d reads %q / %q", m.ID, m.Body, m.HTML)
+		if strings.Contains(m.Body+m.HTML+m.ReplyText, "8765") {
+			t.Errorf("message %d reads %q / %q / reply %q", m.ID, m.Body, m.HTML, m.ReplyText)
 		}
 	}
 	reply, err := in.store.ReplyContext(ctx, id, ticket.MessageResolve)
@@ -134,8 +134,9 @@ func TestMaskLeavesNoCopyInTheDatabase(t *testing.T) {
 		}
 	}
 	after := in.messages(id)
-	if after[0].Body != customer.Body || after[0].HTML != customer.HTML || after[1].Body != escalation.Body {
-		t.Errorf("after unmask: %q %q %q", after[0].Body, after[0].HTML, after[1].Body)
+	if after[0].Body != customer.Body || after[0].HTML != customer.HTML || after[1].Body != escalation.Body ||
+		after[0].ReplyText != customer.ReplyText || !strings.Contains(customer.ReplyText, phone) {
+		t.Errorf("after unmask: %q %q %q, reply %q (was %q)", after[0].Body, after[0].HTML, after[1].Body, after[0].ReplyText, customer.ReplyText)
 	}
 	rows, err := in.pool.Query(ctx, "SELECT raw, raw_state FROM inbound_mails ORDER BY id")
 	if err != nil {

@@ -250,7 +250,16 @@ func OutboxDone(pool *pgxpool.Pool, log *slog.Logger) asynq.MiddlewareFunc {
 			}
 			id, perr := strconv.ParseInt(idText, 10, 64)
 			if perr == nil {
-				if _, uerr := pool.Exec(context.WithoutCancel(ctx), "UPDATE outbox SET done_at = now() WHERE id = $1 AND done_at IS NULL", id); uerr != nil {
+				// A failure is kept for `outbox failed` until a person runs it
+				// again; a task pressed Run on in the dashboard that then succeeds
+				// clears it.
+				failed, reason := err != nil, ""
+				if failed {
+					reason = err.Error()
+				}
+				if _, uerr := pool.Exec(context.WithoutCancel(ctx), `UPDATE outbox SET done_at = now(),
+						failed_at = CASE WHEN $2 THEN now() END, last_error = left($3, 2000)
+					WHERE id = $1 AND (done_at IS NULL OR failed_at IS NOT NULL)`, id, failed, reason); uerr != nil {
 					log.Warn("outbox: could not record a finished task", "outbox_id", id, "err", uerr)
 				}
 			}

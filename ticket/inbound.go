@@ -263,6 +263,9 @@ type Hints struct {
 	// Tracker is mail sent by Dooray! (a task's mail to an e-mail user coming
 	// back): it joins the ticket of its subject marker as a Dooray! message.
 	Tracker bool
+	// Spam says why the receiving MTA flagged the mail as spam ("" when it
+	// did not): it goes to the spam box instead of the queue.
+	Spam string
 }
 
 // Ingest outcomes.
@@ -274,6 +277,7 @@ const (
 	IngestBounce    = "bounce"    // a delivery report, matched or not
 	IngestDuplicate = "duplicate" // seen before
 	IngestFailed    = "failed"    // unreadable; kept, and in a ticket when possible
+	IngestSpam      = "spam"      // a new ticket, in the spam box
 	IngestDone      = "done"      // the row was already ingested: nothing to do
 )
 
@@ -301,7 +305,8 @@ func (s *Store) Ingest(ctx context.Context, id int64, m *channels.Message, h Hin
 			return nil
 		}
 		state := map[string]string{IngestCreated: InboundProcessed, IngestThreaded: InboundProcessed, IngestReopened: InboundProcessed,
-			IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed}[res.Outcome]
+			IngestIgnored: InboundIgnored, IngestBounce: InboundProcessed, IngestDuplicate: InboundDuplicate, IngestFailed: InboundFailed,
+			IngestSpam: InboundProcessed}[res.Outcome]
 		if res.Outcome == IngestBounce && res.TicketID == 0 {
 			state = InboundIgnored
 		}
@@ -310,7 +315,8 @@ func (s *Store) Ingest(ctx context.Context, id int64, m *channels.Message, h Hin
 			ticketID = &res.TicketID
 		}
 		_, err = tx.Exec(ctx, `UPDATE inbound_mails SET state = $2, error = $3, ticket_id = coalesce($4, ticket_id),
-			message_id = $5, processed_at = $6 WHERE id = $1`, id, state, res.Reason, ticketID, m.ExternalID, in.now)
+			message_id = $5, fingerprint = $6, processed_at = $7 WHERE id = $1`,
+			id, state, res.Reason, ticketID, m.ExternalID, in.fingerprint(), in.now)
 		return err
 	})
 	return res, err
@@ -325,6 +331,8 @@ type ingest struct {
 	service string
 	ticket  *int64 // the ticket of an earlier attempt (failed mail retried)
 	hash    string
+	// fromOurs: From is one of our support addresses (see ownMail).
+	fromOurs bool
 }
 
 func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error) {
@@ -348,10 +356,12 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 		return in.replaceFailed(ctx, parseErr)
 	}
 	// Copies of one mail (an alias and a direct delivery, a folder read again)
-	// are ingested one after the other, so the second sees the first.
+	// are ingested one after the other, so the second sees the first: every
+	// copy (see duplicate) has the same Message-ID, or the same fingerprint
+	// when it has none.
 	key := in.service + "|" + in.m.ExternalID
 	if in.m.ExternalID == "" {
-		key = in.service + "|" + in.hash
+		key = in.service + "|" + in.fingerprint()
 	}
 	if _, err := in.tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key); err != nil {
 		return IngestResult{}, err
@@ -363,12 +373,8 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 		return in.poison(ctx, parseErr)
 	}
 	from := strings.ToLower(in.m.From.Address)
-	var own bool
-	if err := in.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM services WHERE lower(address) = $1)", from).Scan(&own); err != nil {
-		return IngestResult{}, err
-	}
-	if own && from != "" {
-		return IngestResult{Outcome: IngestIgnored, Reason: "mail from our own address " + from}, nil
+	if reason, err := in.ownMail(ctx); err != nil || reason != "" {
+		return IngestResult{Outcome: IngestIgnored, Reason: reason}, err
 	}
 	if b := in.m.Bounce; b != nil {
 		if len(b.Failed) == 0 && b.Report {
@@ -376,8 +382,13 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 		}
 		return in.bounce(ctx)
 	}
+	if in.h.Spam != "" {
+		return in.spamBox(ctx)
+	}
 	if in.h.Tracker {
-		return in.trackerMail(ctx)
+		if res, ok, err := in.trackerMail(ctx); err != nil || ok {
+			return res, err
+		}
 	}
 	t, err := in.thread(ctx)
 	if err != nil {
@@ -398,14 +409,19 @@ func (in *ingest) run(ctx context.Context, parseErr error) (IngestResult, error)
 	return in.appendTo(ctx, *t)
 }
 
-// duplicate: the same mail (Message-ID, or content when there is none) is
-// already in a ticket of this service, e.g. fetched again after UIDVALIDITY changed.
+// duplicate: the same mail is already in a ticket of this service, e.g.
+// fetched again after UIDVALIDITY changed, or delivered by a second route. A
+// copy has the same Message-ID (or none) and the same bytes or the same
+// fingerprint of what the sender wrote (relays add different Received lines),
+// so the (message_id, content_hash) index finds it. A different
+// mail that reuses a Message-ID is no copy. Mail stored before fingerprints
+// existed counts by its Message-ID alone.
 func (in *ingest) duplicate(ctx context.Context) (bool, int64, error) {
 	var t int64
 	err := in.tx.QueryRow(ctx, `SELECT coalesce(ticket_id, 0) FROM inbound_mails i JOIN mailboxes b ON b.id = i.mailbox_id
 		WHERE i.id <> $1 AND b.service_key = $2 AND i.state IN ('processed', 'ignored', 'failed')
-		  AND (i.content_hash = $3 AND i.message_id = $4 OR $4 <> '' AND i.message_id = $4)
-		ORDER BY i.id LIMIT 1`, in.id, in.service, in.hash, in.m.ExternalID).Scan(&t)
+		  AND i.message_id = $4 AND (i.content_hash = $3 OR i.fingerprint = $5 OR $4 <> '' AND i.fingerprint = '')
+		ORDER BY i.id LIMIT 1`, in.id, in.service, in.hash, in.m.ExternalID, in.fingerprint()).Scan(&t)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, 0, nil
 	}
@@ -439,15 +455,20 @@ func (in *ingest) thread(ctx context.Context) (*Ticket, error) {
 		if t == nil {
 			continue
 		}
-		var belongs bool
-		err = in.tx.QueryRow(ctx, `SELECT lower($2) = lower(customer_email) OR EXISTS (SELECT 1 FROM ticket_messages
-			WHERE ticket_id = $1 AND kind = 'customer' AND lower(author) = lower($2)) FROM tickets WHERE id = $1`,
-			t.ID, in.m.From.Address).Scan(&belongs)
-		if err != nil || belongs {
+		if belongs, err := in.senderBelongs(ctx, t.ID); err != nil || belongs {
 			return t, err
 		}
 	}
 	return nil, nil
+}
+
+// senderBelongs reports whether the sender is ticket id's customer or wrote in it before.
+func (in *ingest) senderBelongs(ctx context.Context, id int64) (bool, error) {
+	var belongs bool
+	err := in.tx.QueryRow(ctx, `SELECT lower($2) = lower(customer_email) OR EXISTS (SELECT 1 FROM ticket_messages
+		WHERE ticket_id = $1 AND kind = 'customer' AND lower(author) = lower($2)) FROM tickets WHERE id = $1`,
+		id, in.m.From.Address).Scan(&belongs)
+	return belongs, err
 }
 
 // threadTickets returns the tickets of the messages (the customer's or ours)
@@ -491,16 +512,26 @@ func (in *ingest) lockTicket(ctx context.Context, id int64) (*Ticket, error) {
 	return &t, nil
 }
 
-// customer is who the ticket answers: the Reply-To address if any, with the From name.
+// customer is who the ticket answers: the Reply-To address if any, with the
+// From name — or the Reply-To name when From is our own address (a contact
+// form, a list that rewrote From), whose name is ours or the list's.
 func (in *ingest) customer() (name, address string) {
 	name, address = in.m.From.Name, in.m.From.Address
 	if len(in.m.ReplyTo) > 0 && in.m.ReplyTo[0].Address != "" {
 		address = in.m.ReplyTo[0].Address
-		if name == "" {
+		if name == "" || in.fromOurs {
 			name = in.m.ReplyTo[0].Name
 		}
 	}
 	return oneLine(name), oneLine(address)
+}
+
+// fingerprint is the message's, or its bytes' digest when the channel gave none.
+func (in *ingest) fingerprint() string {
+	if in.m.Fingerprint != "" {
+		return in.m.Fingerprint
+	}
+	return in.hash
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -512,6 +543,12 @@ func (in *ingest) body() string {
 	return in.m.ReplyText
 }
 
+// replyText is what the customer wrote anew: empty for a mail that only quotes.
+func (in *ingest) replyText() *string {
+	rt := in.m.ReplyText
+	return &rt
+}
+
 // create makes a ticket from the message; follows is the completed ticket the
 // customer wrote again about.
 func (in *ingest) create(ctx context.Context, follows *int64) (IngestResult, error) {
@@ -521,7 +558,7 @@ func (in *ingest) create(ctx context.Context, follows *int64) (IngestResult, err
 		subject = "(no subject)"
 	}
 	n := NewTicket{Service: in.service, Subject: subject, Channel: ChannelEmail, Priority: PriorityNormal,
-		CustomerName: name, CustomerEmail: address, Body: in.body(), HTML: in.m.HTML, Actor: "channel:email",
+		CustomerName: name, CustomerEmail: address, Body: in.body(), ReplyText: in.replyText(), HTML: in.m.HTML, Actor: "channel:email",
 		MailMessageID: in.m.ExternalID, InReplyTo: in.m.InReplyTo, References: in.m.References, InboundMailID: &in.id}
 	if _, err := mailAddress(address); err != nil {
 		n.CustomerEmail = "" // unusable for replies; the sender is still in the history
@@ -572,10 +609,10 @@ func (in *ingest) appendTo(ctx context.Context, t Ticket) (IngestResult, error) 
 func (in *ingest) insertMessage(ctx context.Context, ticketID int64) (int64, error) {
 	var id int64
 	_, address := in.customer()
-	err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, html,
+	err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, reply_text, html,
 			mail_message_id, in_reply_to, refs, inbound_mail_id, created_at)
-		VALUES ($1, 'customer', $2, $3, $4, nullif($5, ''), nullif($6, ''), $7, $8, $9) RETURNING id`,
-		ticketID, address, in.body(), in.m.HTML, in.m.ExternalID, in.m.InReplyTo, nonNil(in.m.References), in.id, in.now).Scan(&id)
+		VALUES ($1, 'customer', $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10) RETURNING id`,
+		ticketID, address, in.body(), in.replyText(), in.m.HTML, in.m.ExternalID, in.m.InReplyTo, nonNil(in.m.References), in.id, in.now).Scan(&id)
 	return id, err
 }
 
@@ -622,7 +659,9 @@ func (in *ingest) poison(ctx context.Context, parseErr error) (IngestResult, err
 	if _, err := mailAddress(in.m.From.Address); err != nil {
 		return IngestResult{Outcome: IngestFailed, Reason: reason + "; no sender address, so no ticket"}, nil
 	}
-	in.m.Text = "This mail could not be read completely (" + reason + "). The original message is attached as original.eml.\n\n" + in.m.Text
+	note := "This mail could not be read completely (" + reason + "). The original message is attached as original.eml."
+	in.m.Text = note + "\n\n" + in.m.Text
+	in.m.ReplyText = strings.TrimSpace(note + "\n\n" + in.m.ReplyText)
 	raw, err := in.raw(ctx)
 	if err != nil {
 		return IngestResult{}, err
@@ -646,8 +685,8 @@ func (in *ingest) replaceFailed(ctx context.Context, parseErr error) (IngestResu
 	if parseErr != nil {
 		return IngestResult{Outcome: IngestFailed, TicketID: *in.ticket, Reason: parseErr.Error()}, nil
 	}
-	if _, err := in.tx.Exec(ctx, `UPDATE ticket_messages SET body = $2, html = $3 WHERE inbound_mail_id = $1`,
-		in.id, in.body(), in.m.HTML); err != nil {
+	if _, err := in.tx.Exec(ctx, `UPDATE ticket_messages SET body = $2, reply_text = $3, html = $4 WHERE inbound_mail_id = $1`,
+		in.id, in.body(), in.replyText(), in.m.HTML); err != nil {
 		return IngestResult{}, err
 	}
 	var msgID int64
@@ -720,25 +759,32 @@ func (in *ingest) bounce(ctx context.Context) (IngestResult, error) {
 			map[string]any{"outbound_mail_id": outID, "failing_addresses": failed}, in.now)
 }
 
-// trackerMail files a mail from Dooray! under the ticket its subject marker
-// names, as a Dooray! message; it never changes the ticket's status.
-func (in *ingest) trackerMail(ctx context.Context) (IngestResult, error) {
-	var t *Ticket
-	if in.h.Marker != 0 {
-		var err error
-		if t, err = in.lockTicket(ctx, in.h.Marker); err != nil {
-			return IngestResult{}, err
-		}
+// trackerMail files a mail from Dooray! (authenticated by the channel) under
+// the ticket its subject marker names, as a Dooray! message, when that ticket
+// was escalated to Dooray!; it never changes the ticket's status. ok is false
+// for any other mail from Dooray!, which is then ordinary customer mail.
+func (in *ingest) trackerMail(ctx context.Context) (res IngestResult, ok bool, err error) {
+	if in.h.Marker == 0 {
+		return res, false, nil
 	}
-	if t == nil {
-		return IngestResult{Outcome: IngestIgnored, Reason: "mail from Dooray! (" + in.m.From.Address + ") about no ticket of ours"}, nil
+	t, err := in.lockTicket(ctx, in.h.Marker)
+	if err != nil || t == nil {
+		return res, false, err
+	}
+	var linked bool
+	if err := in.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM dooray_links WHERE ticket_id = $1)", t.ID).Scan(&linked); err != nil || !linked {
+		return res, false, err
+	}
+	// A customer whose own mail Dooray! hosts, writing in their ticket, is the customer.
+	if customer, err := in.senderBelongs(ctx, t.ID); err != nil || customer {
+		return res, false, err
 	}
 	var msgID int64
-	if err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, html, mail_message_id, inbound_mail_id, created_at)
-		VALUES ($1, 'dooray_in', $2, $3, $4, nullif($5, ''), $6, $7) RETURNING id`,
-		t.ID, in.m.From.Address, in.body(), in.m.HTML, in.m.ExternalID, in.id, in.now).Scan(&msgID); err != nil {
-		return IngestResult{}, err
+	if err := in.tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, reply_text, html, mail_message_id, inbound_mail_id, created_at)
+		VALUES ($1, 'dooray_in', $2, $3, $4, $5, nullif($6, ''), $7, $8) RETURNING id`,
+		t.ID, in.m.From.Address, in.body(), in.replyText(), in.m.HTML, in.m.ExternalID, in.id, in.now).Scan(&msgID); err != nil {
+		return res, false, err
 	}
-	return IngestResult{Outcome: IngestThreaded, TicketID: t.ID},
+	return IngestResult{Outcome: IngestThreaded, TicketID: t.ID}, true,
 		insertEvent(ctx, in.tx, t.ID, "dooray_mail", "channel:email", t.Status, t.Status, map[string]any{"message_id": msgID}, in.now)
 }

@@ -54,6 +54,9 @@ func (s *Store) MaskSpan(ctx context.Context, ticketID, messageID int64, from, t
 			messageID, newBody, newHTML, htmlSealed); err != nil {
 			return err
 		}
+		if err := s.maskReplyText(ctx, tx, messageID, original); err != nil {
+			return err
+		}
 		if err := s.sealCopies(ctx, tx, messageID); err != nil {
 			return err
 		}
@@ -144,6 +147,9 @@ func (s *Store) Unmask(ctx context.Context, ticketID, messageID, maskID int64, a
 		}
 		if _, err := tx.Exec(ctx, "UPDATE ticket_messages SET body = $2, html = coalesce($3, html), html_sealed = $4 WHERE id = $1",
 			messageID, string(runes), newHTML, htmlSealed); err != nil {
+			return err
+		}
+		if err := s.unmaskReplyText(ctx, tx, messageID, kept); err != nil {
 			return err
 		}
 		if restored == len(spans) { // no masked span left: its raw mail and attachments come back

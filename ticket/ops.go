@@ -19,7 +19,8 @@ type NewTicket struct {
 	Priority      Priority
 	CustomerName  string
 	CustomerEmail string
-	Body          string // the customer's first message; may be empty for a manual ticket
+	Body          string  // the customer's first message; may be empty for a manual ticket
+	ReplyText     *string // a mail's new words without quoted history; nil when none was read
 	HTML          string
 	Actor         string // operator, or "channel:email" and the like
 	SourceTicket  *int64 // set by TransferIssue
@@ -105,9 +106,9 @@ func createWithMessage(ctx context.Context, tx pgx.Tx, n NewTicket, now time.Tim
 			author = n.Actor
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO ticket_messages (ticket_id, kind, author, body, html,
-				mail_message_id, in_reply_to, refs, inbound_mail_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10) RETURNING id`,
-			t.ID, kind, author, n.Body, n.HTML, n.MailMessageID, n.InReplyTo, nonNil(n.References), n.InboundMailID, now).Scan(&msgID); err != nil {
+				mail_message_id, in_reply_to, refs, inbound_mail_id, created_at, reply_text)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), $8, $9, $10, $11) RETURNING id`,
+			t.ID, kind, author, n.Body, n.HTML, n.MailMessageID, n.InReplyTo, nonNil(n.References), n.InboundMailID, now, n.ReplyText).Scan(&msgID); err != nil {
 			return t, 0, err
 		}
 	}

@@ -262,6 +262,7 @@ const (
 	ClaimSend        ClaimOutcome = "send"         // state is now sending: go ahead
 	ClaimAlreadySent ClaimOutcome = "already_sent" // nothing to do, ever
 	ClaimSuppressed  ClaimOutcome = "suppressed"   // a guard stopped it (Reason), with an event
+	ClaimDeferred    ClaimOutcome = "deferred"     // the hourly cap: try again at Until; still pending
 )
 
 // Claim is the result of claiming an outbound mail for sending.
@@ -269,7 +270,8 @@ type Claim struct {
 	Outcome  ClaimOutcome
 	Previous OutboundState // the state found; sending means an earlier attempt ended unrecorded
 	Attempts int           // including this one
-	Reason   string        // why it was suppressed
+	Reason   string        // why it was suppressed or deferred
+	Until    time.Time     // deferred: when the recipient's hour has room again
 }
 
 // Guards are the limits checked when a mail is claimed.
@@ -278,10 +280,11 @@ type Guards struct {
 }
 
 // Claim moves the mail to sending (attempts + 1) unless it was sent already
-// or a guard stops it: the address bounced (failing_addresses), it is one of
-// our services' own addresses, or it already got RecipientPerHour mails in the
-// last hour. A failed or suppressed mail is claimable again, so a retry from
-// the dashboard after a fix works.
+// or a guard stops it (see guard): the address bounced recently, or it is one
+// of our services' own addresses (suppressed); or the address already got
+// RecipientPerHour mails in the last hour (deferred: it stays pending for the
+// next window, never dropped). A failed or suppressed mail is claimable
+// again, so a retry from the dashboard after a fix works.
 func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 	var c Claim
 	err := l.tx(ctx, func(tx pgx.Tx) error {
@@ -305,35 +308,17 @@ func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 			return err
 		}
 		now := l.s.now()
-		var reason string
-		var failing, service string
-		switch err := tx.QueryRow(ctx, "SELECT reason FROM failing_addresses WHERE address = $1", addr).Scan(&failing); {
-		case err == nil:
-			reason = fmt.Sprintf("%s is marked failing by a bounce (%s)", addr, strings.TrimSpace(failing))
-		case !errors.Is(err, pgx.ErrNoRows):
+		v, err := l.s.guard(ctx, tx, l.id, addr, g, now)
+		if err != nil {
 			return err
 		}
-		if reason == "" {
-			switch err := tx.QueryRow(ctx, "SELECT key FROM services WHERE lower(address) = $1 LIMIT 1", addr).Scan(&service); {
-			case err == nil:
-				reason = fmt.Sprintf("%s is the address of our service %q", addr, service)
-			case !errors.Is(err, pgx.ErrNoRows):
-				return err
-			}
-		}
-		if reason == "" && g.RecipientPerHour > 0 {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM outbound_mails WHERE lower(recipient) = $1 AND id <> $2
-				AND (state = 'sent' AND sent_at > $3 OR state = 'sending')`, addr, l.id, now.Add(-time.Hour)).Scan(&n); err != nil {
-				return err
-			}
-			if n >= g.RecipientPerHour {
-				reason = fmt.Sprintf("%s already got %d mails in the last hour (cap %d)", addr, n, g.RecipientPerHour)
-			}
-		}
-		if reason != "" {
-			c.Outcome, c.Reason = ClaimSuppressed, reason
-			return suppressIn(ctx, tx, l.id, ticketID, reason, now)
+		switch {
+		case v.suppress != "":
+			c.Outcome, c.Reason = ClaimSuppressed, v.suppress
+			return suppressIn(ctx, tx, l.id, ticketID, v.suppress, now)
+		case !v.deferUntil.IsZero():
+			c.Outcome, c.Reason, c.Until = ClaimDeferred, v.deferReason, v.deferUntil
+			return deferIn(ctx, tx, l.id, ticketID, v.deferReason, v.deferUntil, now)
 		}
 		c.Outcome = ClaimSend
 		return tx.QueryRow(ctx, `UPDATE outbound_mails SET state = 'sending', attempts = attempts + 1

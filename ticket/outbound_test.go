@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -237,7 +238,7 @@ func TestOutboundGuards(t *testing.T) {
 
 	// A bounced address.
 	bounced := outResolve(t, s, pool, outTicket(t, s, pool, "Gone@Example.jp").ID)
-	if _, err := pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason) VALUES ('gone@example.jp', '5.1.1 user unknown')`); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason, created_at) VALUES ('gone@example.jp', '5.1.1 user unknown', now() + interval '1 second')`); err != nil {
 		t.Fatal(err)
 	}
 	suppressed(bounced, ticket.Guards{}, "marked failing")
@@ -270,7 +271,16 @@ func TestOutboundGuards(t *testing.T) {
 		}
 		lk.Release()
 	}
-	suppressed(ids[2], ticket.Guards{RecipientPerHour: 2}, "cap 2")
+	// The third waits for the hour to have room; it stays owed.
+	lk = outLock(t, s, ids[2])
+	c, err := lk.Claim(ctx, ticket.Guards{RecipientPerHour: 2})
+	lk.Release()
+	if err != nil || c.Outcome != ticket.ClaimDeferred || !strings.Contains(c.Reason, "cap 2") || c.Until.Before(time.Now().Add(59*time.Minute)) {
+		t.Fatalf("claim over the cap: %+v %v; want deferred by an hour", c, err)
+	}
+	if got, _ := s.Outbound(ctx, ids[2]); got.State != ticket.OutboundPending {
+		t.Fatalf("deferred mail is %s, want pending", got.State)
+	}
 	// An hour later the cap has room again.
 	if _, err := pool.Exec(ctx, `UPDATE outbound_mails SET sent_at = sent_at - interval '61 minutes' WHERE state = 'sent'`); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +24,7 @@ func rawReadable(ctx context.Context, tx pgx.Tx, id int64) error {
 	case state == RawExpired:
 		return inputf("inbound mail %d was removed by mail.raw_retention", id)
 	case size == 0:
-		return inputf("inbound mail %d has no stored content (it was too large to read): fetch it from the mailbox by hand", id)
+		return fmt.Errorf("inbound mail %d: %w", id, ErrNotStored)
 	}
 	return nil
 }

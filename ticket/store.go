@@ -18,21 +18,24 @@ type Store struct {
 	pool   *pgxpool.Pool
 	sealer *Sealer // nil: masks are not recoverable
 	now    func() time.Time
+	// suppressFor is how long a hard bounce stops mail to its address.
+	suppressFor time.Duration
 }
 
 // NewStore returns a Store on pool. sealer may be nil (see Sealer).
 func NewStore(pool *pgxpool.Pool, sealer *Sealer) *Store {
-	return &Store{pool: pool, sealer: sealer, now: time.Now}
+	return &Store{pool: pool, sealer: sealer, now: time.Now, suppressFor: DefaultSuppressFor}
 }
 
 const ticketColumns = `id, service_key, subject, status, priority, channel, customer_name, customer_email,
-	assignee, operator_group, starred, source_ticket_id, created_at, updated_at, resolved_at, completed_at`
+	assignee, operator_group, starred, source_ticket_id, created_at, updated_at, resolved_at, completed_at,
+	customer_fields, feedback_requested_at`
 
 func scanTicket(row pgx.Row) (Ticket, error) {
 	var t Ticket
 	err := row.Scan(&t.ID, &t.Service, &t.Subject, &t.Status, &t.Priority, &t.Channel, &t.CustomerName,
 		&t.CustomerEmail, &t.Assignee, &t.Group, &t.Starred, &t.SourceTicketID, &t.CreatedAt, &t.UpdatedAt,
-		&t.ResolvedAt, &t.CompletedAt)
+		&t.ResolvedAt, &t.CompletedAt, &t.CustomerFields, &t.FeedbackRequestedAt)
 	return t, err
 }
 
@@ -45,30 +48,10 @@ func (s *Store) Get(ctx context.Context, id int64) (Ticket, error) {
 	return t, err
 }
 
-// ListFilter selects tickets. The spam box is left out unless asked for by status.
-type ListFilter struct {
-	Status  Status
-	Service string
-	Limit   int // 0: 100
-}
-
-// List returns tickets, newest first.
-func (s *Store) List(ctx context.Context, f ListFilter) ([]Ticket, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+ticketColumns+` FROM tickets
-		WHERE ($1 = '' AND status <> 'spam' OR status = $1) AND ($2 = '' OR service_key = $2)
-		ORDER BY id DESC LIMIT $3`, string(f.Status), f.Service, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-}
-
 // Messages returns the processing history of a ticket, oldest first.
 func (s *Store) Messages(ctx context.Context, id int64) ([]Message, error) {
-	rows, err := s.pool.Query(ctx, `SELECT m.id, m.ticket_id, m.kind, m.author, m.body, m.html,
+	rows, err := s.pool.Query(ctx, `SELECT m.id, m.ticket_id, m.kind, m.author, m.body, coalesce(m.reply_text, m.body),
+			coalesce(m.reply_text = '' AND m.body <> '', false), m.html,
 			coalesce(m.mail_message_id, ''), coalesce(m.in_reply_to, ''), m.refs, coalesce(m.dooray_log_id, ''), m.created_at,
 			coalesce((SELECT json_agg(json_build_object('id', k.id, 'start', k.start_pos, 'end', k.end_pos,
 				'recoverable', k.sealed IS NOT NULL, 'masked_by', k.masked_by) ORDER BY k.start_pos)
@@ -80,7 +63,7 @@ func (s *Store) Messages(ctx context.Context, id int64) ([]Message, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
 		var m Message
 		var masks []byte
-		err := r.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Author, &m.Body, &m.HTML, &m.MailMessageID, &m.InReplyTo,
+		err := r.Scan(&m.ID, &m.TicketID, &m.Kind, &m.Author, &m.Body, &m.ReplyText, &m.QuoteOnly, &m.HTML, &m.MailMessageID, &m.InReplyTo,
 			&m.References, &m.DoorayLogID, &m.CreatedAt, &masks)
 		if err == nil {
 			err = json.Unmarshal(masks, &m.Masks)
@@ -155,8 +138,9 @@ func transactIn(ctx context.Context, tx pgx.Tx, id int64, action Action, actor s
 	}
 	out, err := scanTicket(tx.QueryRow(ctx, `UPDATE tickets SET status = $2, updated_at = $3,
 			resolved_at = CASE WHEN $2 = status OR $2 = 'completed' THEN resolved_at WHEN $2 = 'resolved' THEN $3 END,
-			completed_at = CASE WHEN $2 = status THEN completed_at WHEN $2 = 'completed' THEN $3 END
-		WHERE id = $1 RETURNING `+ticketColumns, id, c.next, c.now))
+			completed_at = CASE WHEN $2 = status THEN completed_at WHEN $2 = 'completed' THEN $3 END,
+			feedback_requested_at = CASE WHEN $4 THEN NULL ELSE feedback_requested_at END
+		WHERE id = $1 RETURNING `+ticketColumns, id, c.next, c.now, clearsFeedback(action)))
 	if err != nil {
 		return out, err
 	}

@@ -5,22 +5,28 @@ import "time"
 // Ticket is one customer inquiry. Its ID is the number operators and customers
 // see, in the subject marker [CT-<id>].
 type Ticket struct {
-	ID             int64      `json:"id"`
-	Service        string     `json:"service"`
-	Subject        string     `json:"subject"`
-	Status         Status     `json:"status"`
-	Priority       Priority   `json:"priority"`
-	Channel        Channel    `json:"channel"`
-	CustomerName   string     `json:"customer_name"`
-	CustomerEmail  string     `json:"customer_email"`
-	Assignee       string     `json:"assignee"`
-	Group          string     `json:"group"`
-	Starred        bool       `json:"starred"`
-	SourceTicketID *int64     `json:"source_ticket_id,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
-	CompletedAt    *time.Time `json:"completed_at,omitempty"`
+	ID            int64    `json:"id"`
+	Service       string   `json:"service"`
+	Subject       string   `json:"subject"`
+	Status        Status   `json:"status"`
+	Priority      Priority `json:"priority"`
+	Channel       Channel  `json:"channel"`
+	CustomerName  string   `json:"customer_name"`
+	CustomerEmail string   `json:"customer_email"`
+	// CustomerFields are the other customer data its intake type carries
+	// (customer id, phone …).
+	CustomerFields map[string]string `json:"customer_fields"`
+	Assignee       string            `json:"assignee"`
+	Group          string            `json:"group"`
+	Starred        bool              `json:"starred"`
+	SourceTicketID *int64            `json:"source_ticket_id,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
+	CompletedAt    *time.Time        `json:"completed_at,omitempty"`
+	// FeedbackRequestedAt is set while the service this ticket was transferred
+	// to asks its assignee to inform the customer (see RequestFeedback).
+	FeedbackRequestedAt *time.Time `json:"feedback_requested_at,omitempty"`
 }
 
 // MessageKind says what an entry of the processing history is.
@@ -41,18 +47,24 @@ const (
 
 // Message is one entry of the processing history (相談処理内訳).
 type Message struct {
-	ID            int64       `json:"id"`
-	TicketID      int64       `json:"ticket_id"`
-	Kind          MessageKind `json:"kind"`
-	Author        string      `json:"author"`
-	Body          string      `json:"body"`
-	HTML          string      `json:"html,omitempty"`
-	MailMessageID string      `json:"mail_message_id,omitempty"`
-	InReplyTo     string      `json:"in_reply_to,omitempty"`
-	References    []string    `json:"references,omitempty"`
-	DoorayLogID   string      `json:"dooray_log_id,omitempty"`
-	Masks         []Mask      `json:"masks,omitempty"`
-	CreatedAt     time.Time   `json:"created_at"`
+	ID       int64       `json:"id"`
+	TicketID int64       `json:"ticket_id"`
+	Kind     MessageKind `json:"kind"`
+	Author   string      `json:"author"`
+	Body     string      `json:"body"` // the full text, quoted history included
+	// ReplyText is what the customer wrote anew, without quoted history: what
+	// a helpdesk shows first. It is Body where no reply text was read (a
+	// message that did not come by mail).
+	ReplyText string `json:"reply_text"`
+	// QuoteOnly says the mail held nothing but quoted history: ReplyText is empty.
+	QuoteOnly     bool      `json:"quote_only,omitempty"`
+	HTML          string    `json:"html,omitempty"`
+	MailMessageID string    `json:"mail_message_id,omitempty"`
+	InReplyTo     string    `json:"in_reply_to,omitempty"`
+	References    []string  `json:"references,omitempty"`
+	DoorayLogID   string    `json:"dooray_log_id,omitempty"`
+	Masks         []Mask    `json:"masks,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // Mask is a masked span of a message's body, in characters.

@@ -176,8 +176,8 @@ func (a *app) demo(ctx context.Context, o demoOptions) error {
 	fmt.Fprintf(out, "  database    CONTIPLE_DATABASE_URL='%s' contiple-worker ticket show %d\n", demoRedactURL(dbURL), st.Customers[0].Ticket.ID)
 	if open := st.Customers[2]; open.Ticket.ID != 0 {
 		fmt.Fprintf(out, "  your turn   %s is still %s; resolve it:\n", ticket.Marker(open.Ticket.ID), open.Ticket.Status)
-		fmt.Fprintf(out, "              curl -H 'Authorization: Bearer %s' -d '{\"note\":\"We have re-sent the invoice.\",\"actor\":\"%s\"}' %s/api/v1/tickets/%d/resolve\n",
-			w.APIToken, open.Ticket.Assignee, base, open.Ticket.ID)
+		fmt.Fprintf(out, "              curl -H 'Authorization: Bearer %s' -d '{\"note\":\"We have re-sent the invoice.\"}' %s/api/v1/tickets/%d/resolve\n",
+			w.APIToken, base, open.Ticket.ID)
 	}
 	if o.once {
 		return nil
@@ -342,7 +342,8 @@ const demoConfig = `# Written by contiple-worker demo.
 http:
   addr: %[1]q
   dashboard_password_env: ` + demoDashboardEnv + `
-  api_token_env: ` + demoAPITokenEnv + `
+  api_tokens:
+    - {name: admin, role: administrator, token_env: ` + demoAPITokenEnv + `}
   webhook_token_env: ` + demoWebhookTokenEnv + `
 smtp:
   host: %[2]q
@@ -668,8 +669,8 @@ func (s *story) mailsIn(ctx context.Context) error {
 			return fmt.Errorf("send %s's mail: %w", c.Name, err)
 		}
 		took, err := s.waitFor(ctx, "the ticket of "+c.Address, func() (bool, error) {
-			ts, err := s.w.Store.List(ctx, ticket.ListFilter{Service: "support"})
-			for _, t := range ts {
+			page, err := s.w.Store.List(ctx, ticket.ListFilter{Service: "support"})
+			for _, t := range page.Tickets {
 				if strings.EqualFold(t.CustomerEmail, c.Address) {
 					c.Ticket = t
 					return true, err
@@ -713,7 +714,7 @@ func (s *story) hold(ctx context.Context) error {
 		words = fmt.Sprintf("%d forbidden word(s)", len(preview.Forbidden))
 	}
 	s.printf("     → preview: Subject %q, %s", preview.Subject, words)
-	out, err := s.answer(ctx, id, "hold", note, c.Ticket.Assignee)
+	out, err := s.answer(ctx, id, "hold", note)
 	if err != nil {
 		return err
 	}
@@ -730,9 +731,9 @@ func (s *story) hold(ctx context.Context) error {
 
 // answer resolves or holds ticket id through the API, waits for its mail to be
 // sent and returns the outbound mail.
-func (s *story) answer(ctx context.Context, id int64, action, note, actor string) (ticket.OutboundMail, error) {
+func (s *story) answer(ctx context.Context, id int64, action, note string) (ticket.OutboundMail, error) {
 	var t ticket.Ticket
-	if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/%s", id, action), map[string]any{"note": note, "actor": actor}, &t); err != nil {
+	if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/%s", id, action), map[string]any{"note": note}, &t); err != nil {
 		return ticket.OutboundMail{}, err
 	}
 	ev, ok, err := s.lastEvent(ctx, id, action)
@@ -839,7 +840,7 @@ func (s *story) escalate(ctx context.Context) error {
 		c := s.st.Customers[i]
 		id := c.Ticket.ID
 		if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/escalate", id),
-			map[string]any{"project_id": e.project, "content": e.content, "actor": c.Ticket.Assignee}, nil); err != nil {
+			map[string]any{"project_id": e.project, "content": e.content}, nil); err != nil {
 			return err
 		}
 		took, err := s.waitStatus(ctx, id, ticket.StatusDoorayTransferred)
@@ -866,7 +867,7 @@ func (s *story) commentOut(ctx context.Context) error {
 	id, post := c.Ticket.ID, s.st.Posts[c.Ticket.ID]
 	text := "お客様から追加情報: ブラウザ Chrome 131、エラーコード E-4012。"
 	s.printf("\n5. %s adds a comment for Dooray! on %s (POST /api/v1/tickets/%d/dooray-comment → dooray:comment)", c.Ticket.Assignee, ticket.Marker(id), id)
-	if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/dooray-comment", id), map[string]any{"text": text, "actor": c.Ticket.Assignee}, nil); err != nil {
+	if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/dooray-comment", id), map[string]any{"text": text}, nil); err != nil {
 		return err
 	}
 	var ev ticket.Event
@@ -966,7 +967,7 @@ func (s *story) resolve(ctx context.Context) error {
 	} {
 		c := s.st.Customers[i]
 		s.printf("   %s resolves %s", c.Ticket.Assignee, ticket.Marker(c.Ticket.ID))
-		out, err := s.answer(ctx, c.Ticket.ID, "resolve", note, c.Ticket.Assignee)
+		out, err := s.answer(ctx, c.Ticket.ID, "resolve", note)
 		if err != nil {
 			return err
 		}
@@ -986,7 +987,7 @@ func (s *story) complete(ctx context.Context) error {
 	s.printf("\n10. An administrator completes them (POST /api/v1/tickets/N/complete)")
 	for _, c := range s.st.Customers[:2] {
 		var t ticket.Ticket
-		if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/complete", c.Ticket.ID), map[string]any{"actor": "admin"}, &t); err != nil {
+		if err := s.call(ctx, "POST", fmt.Sprintf("/api/v1/tickets/%d/complete", c.Ticket.ID), map[string]any{}, &t); err != nil {
 			return err
 		}
 		c.Ticket = t

@@ -305,7 +305,7 @@ func driveFleet(ctx context.Context, pool *pgxpool.Pool, store *ticket.Store, fa
 		if err != nil {
 			return err
 		}
-		for _, tk := range list {
+		for _, tk := range list.Tickets {
 			id := tk.ID
 			switch {
 			case tk.Status == ticket.StatusUnassigned:

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/contiple/contiple-worker/channels/email"
+	"github.com/contiple/contiple-worker/jobs"
 	"github.com/contiple/contiple-worker/ticket"
 )
 
@@ -54,7 +56,7 @@ func (a *app) mailCmd() *cobra.Command {
 		}
 		return nil
 	}
-	cmd.AddCommand(parse, a.mailFailedCmd(), a.mailRetryCmd())
+	cmd.AddCommand(parse, a.mailFailedCmd(), a.mailRetryCmd(), a.mailSuppressedCmd(), a.mailUnsuppressCmd())
 	return cmd
 }
 
@@ -107,7 +109,9 @@ func (a *app) mailRetryCmd() *cobra.Command {
 		Use:   "retry ID…",
 		Short: "Ingest failed or ignored inbound mail again (after a fix, or a raised limit)",
 		Long: "Puts each mail back to be ingested: a running worker picks it up at once. A ticket made\n" +
-			"for a failed mail before keeps its number and gets the content read now.",
+			"for a failed mail before keeps its number and gets the content read now. A mail that was over\n" +
+			"mail.max_message_bytes (left on the server) is fetched from its mailbox by UIDVALIDITY and UID\n" +
+			"under the configuration's limit (--config): raise the limit first.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, pool, err := a.openStore(cmd.Context())
@@ -115,13 +119,39 @@ func (a *app) mailRetryCmd() *cobra.Command {
 				return err
 			}
 			defer pool.Close()
+			poll := &jobs.MailPoll{Store: store, Log: a.log}
 			for _, arg := range args {
 				id, err := strconv.ParseInt(arg, 10, 64)
 				if err != nil {
 					return fmt.Errorf("%q is not an inbound mail id", arg)
 				}
-				if err := store.RetryInbound(cmd.Context(), id); err != nil {
+				err = store.RetryInbound(cmd.Context(), id)
+				fetched := errors.Is(err, ticket.ErrNotStored)
+				if fetched && poll.Mailboxes == nil {
+					// Only a mail left on the server needs the mailboxes and the limit.
+					cfg, cerr := a.loadConfig()
+					if cerr != nil {
+						return fmt.Errorf("%w: %w", err, cerr)
+					}
+					logins, closeLogins, cerr := a.cliOAuthLogins(cfg, pool)
+					if cerr != nil {
+						return cerr
+					}
+					defer closeLogins()
+					if poll.Mailboxes, cerr = mailboxIntakes(cfg, logins); cerr != nil {
+						return cerr
+					}
+					poll.MaxBytes = cfg.Mail.MaxMessageBytes
+				}
+				if fetched {
+					_, err = poll.Retry(cmd.Context(), id)
+				}
+				if err != nil {
 					return err
+				}
+				if fetched {
+					fmt.Fprintf(a.out, "inbound mail %d fetched from its mailbox and queued for ingest\n", id)
+					continue
 				}
 				fmt.Fprintf(a.out, "inbound mail %d queued for ingest\n", id)
 			}

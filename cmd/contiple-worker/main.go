@@ -56,7 +56,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", os.Getenv("CONTIPLE_CONFIG"), "configuration file (env CONTIPLE_CONFIG)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print JSON instead of text")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w (see --help)", err) })
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd(), a.mailCmd(), a.mailboxCmd(), a.doorayCmd(), a.demoCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.configCmd(), a.ticketCmd(), a.mailCmd(), a.mailboxCmd(), a.outboxCmd(), a.doorayCmd(), a.demoCmd())
 	return root
 }
 

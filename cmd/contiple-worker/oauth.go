@@ -118,3 +118,26 @@ func oauthSealer(purpose string) (*oauth.Sealer, error) {
 	}
 	return s, nil
 }
+
+// cliOAuthLogins is newOAuthLogins for a one-shot command: it connects to
+// Redis (the shared token cache) only when some account logs in with OAuth2.
+// The returned func closes that connection.
+func (a *app) cliOAuthLogins(cfg *config.Config, pool *pgxpool.Pool) (oauthLogins, func(), error) {
+	uses := cfg.SMTP.OAuth2 != nil
+	for _, s := range cfg.Services {
+		uses = uses || s.Mailbox != nil && s.Mailbox.OAuth2 != nil
+	}
+	if !uses {
+		return oauthLogins{}, func() {}, nil
+	}
+	_, rdb, err := redisFromEnv()
+	if err != nil {
+		return oauthLogins{}, nil, fmt.Errorf("%w (OAuth2 tokens are shared through Redis)", err)
+	}
+	l, err := a.newOAuthLogins(cfg, rdb, pool)
+	if err != nil {
+		rdb.Close()
+		return oauthLogins{}, nil, err
+	}
+	return l, func() { rdb.Close() }, nil
+}

@@ -49,7 +49,7 @@ func printTicketList(w io.Writer, ts []ticket.Ticket) {
 	tw.Flush()
 }
 
-func printTicketDetail(w io.Writer, t ticket.Ticket, msgs []ticket.Message, events []ticket.Event) {
+func printTicketDetail(w io.Writer, t ticket.Ticket, msgs []ticket.Message, events []ticket.Event, full bool) {
 	fmt.Fprintf(w, "%s %s\n", ticket.Marker(t.ID), t.Subject)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  status\t%s\n  priority\t%s\n  service\t%s\n  channel\t%s\n  customer\t%s\n  assignee\t%s %s\n  created\t%s\n",
@@ -62,7 +62,17 @@ func printTicketDetail(w io.Writer, t ticket.Ticket, msgs []ticket.Message, even
 			fmt.Fprintf(w, " (%d masked span(s))", len(m.Masks))
 		}
 		fmt.Fprintln(w)
-		for _, line := range strings.Split(strings.TrimRight(m.Body, "\n"), "\n") {
+		// What the customer said comes first; the quoted history only on request.
+		text := m.ReplyText
+		switch {
+		case full:
+			text = m.Body
+		case m.QuoteOnly:
+			text = "(no new words: the mail only quotes earlier messages; --full shows it)"
+		case m.ReplyText != m.Body:
+			text += "\n(quoted history left out; --full shows it)"
+		}
+		for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 			fmt.Fprintf(w, "      %s\n", line)
 		}
 	}

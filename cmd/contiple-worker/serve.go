@@ -56,6 +56,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	store.SetSuppressFor(cfg.SMTP.SuppressFor.Std())
 	defs, err := serviceDefs(cfg)
 	if err != nil {
 		return err
@@ -149,7 +150,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 	mux.Use(metrics.Middleware, jobs.OutboxDone(pool, log), metrics.Recurring, jobs.Once(rdb, periodic))
 	poll.Register(mux)
 	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
-	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"),
+	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg), TrackerDomains: cfg.Dooray.MailDomains,
 		Parse: email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes}}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
 		cfg.SMTP.RecipientPerHour, log.With("component", "mail:send")).Register(mux)
@@ -232,9 +233,9 @@ func (a *app) mountRoutes(mux *http.ServeMux, cfg *config.Config, r routes) {
 		mux.Handle("/monitoring/", basicAuth("admin", password, mon))
 		a.log.Info("dashboard at /monitoring/", "user", "admin")
 	}
-	if token := a.endpointSecret("integration API", "http.api_token_env", cfg.HTTP.APITokenEnv); token != "" {
-		(&api.V1{Store: r.store, Token: token, Log: a.log.With("component", "api"), Replies: jobs.NewOutbound(r.store)}).Mount(mux)
-		a.log.Info("integration API at /api/v1/")
+	if tokens := a.apiTokens(cfg.HTTP); len(tokens) > 0 {
+		(&api.V1{Store: r.store, Tokens: tokens, Log: a.log.With("component", "api"), Replies: jobs.NewOutbound(r.store)}).Mount(mux)
+		a.log.Info("integration API at /api/v1/", "tokens", len(tokens))
 	}
 	if token := a.endpointSecret("Dooray! webhook", "http.webhook_token_env", cfg.HTTP.WebhookTokenEnv); token != "" {
 		(&api.Webhook{Token: token, Links: r.store, Syncs: jobs.DoorayHints{Queue: r.client},
@@ -341,6 +342,15 @@ func mailboxIntakes(cfg *config.Config, logins oauthLogins) (map[string]jobs.Mai
 		out[s.Key] = jobs.MailboxIntake{Name: s.Key, After: m.After, IDLE: m.IDLE, Poll: m.PollInterval.Std(), Account: acct}
 	}
 	return out, nil
+}
+
+// spamRules are the services' own spam verdict headers, by service key.
+func spamRules(cfg *config.Config) map[string]email.SpamRule {
+	out := map[string]email.SpamRule{}
+	for _, s := range cfg.Services {
+		out[s.Key] = email.SpamRule{Header: s.Spam.Header, Threshold: s.Spam.Threshold}
+	}
+	return out
 }
 
 func inlineOrFile(inline, file string) (string, error) {

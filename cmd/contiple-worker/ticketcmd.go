@@ -70,33 +70,10 @@ func (a *app) ticketCmd() *cobra.Command {
 		})
 	}
 
-	list := &cobra.Command{Use: "list", Short: "List tickets, newest first (the spam box only with --status spam)", Args: cobra.NoArgs}
-	list.Flags().String("status", "", "only this status")
-	list.Flags().String("service", "", "only this service")
-	list.Flags().Int("limit", 100, "at most this many")
-	list.RunE = func(c *cobra.Command, _ []string) error {
-		var st ticket.Status
-		if v := str(c, "status"); v != "" {
-			var err error
-			if st, err = ticket.ParseStatus(v); err != nil {
-				return err
-			}
-		}
-		limit, _ := c.Flags().GetInt("limit")
-		return a.withStore(c.Context(), func(s *ticket.Store) error {
-			ts, err := s.List(c.Context(), ticket.ListFilter{Status: st, Service: str(c, "service"), Limit: limit})
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return printJSON(a.out, ts)
-			}
-			printTicketList(a.out, ts)
-			return nil
-		})
-	}
+	list := a.ticketListCmd()
 
 	show := &cobra.Command{Use: "show N", Short: "Show a ticket with its processing history and events", Args: cobra.ExactArgs(1)}
+	full := show.Flags().Bool("full", false, "print each mail's full text, quoted history included (default: what the customer wrote anew)")
 	show.RunE = func(c *cobra.Command, args []string) error {
 		id, err := ticketNumber(args[0])
 		if err != nil {
@@ -118,7 +95,7 @@ func (a *app) ticketCmd() *cobra.Command {
 			if a.json {
 				return printJSON(a.out, map[string]any{"ticket": t, "messages": msgs, "events": events})
 			}
-			printTicketDetail(a.out, t, msgs, events)
+			printTicketDetail(a.out, t, msgs, events, *full)
 			return nil
 		})
 	}
@@ -297,6 +274,7 @@ func (a *app) ticketCmd() *cobra.Command {
 
 	cmd.AddCommand(create, list, show, assign, resolve, hold, preview, comment, internal, spam, restore, deleteSpam,
 		complete, escalate, doorayComment, transfer, mask, unmask)
+	cmd.AddCommand(a.ticketEditCmds(one, actor)...)
 	return cmd
 }
 

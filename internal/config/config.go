@@ -26,11 +26,25 @@ type Config struct {
 }
 
 type HTTP struct {
-	Addr                 string `yaml:"addr"`
-	DashboardPasswordEnv string `yaml:"dashboard_password_env"` // /monitoring/ (user "admin")
-	APITokenEnv          string `yaml:"api_token_env"`          // /api/v1 bearer token
-	WebhookTokenEnv      string `yaml:"webhook_token_env"`      // /webhooks/dooray/{token}
+	Addr                 string     `yaml:"addr"`
+	DashboardPasswordEnv string     `yaml:"dashboard_password_env"` // /monitoring/ (user "admin")
+	APITokenEnv          string     `yaml:"api_token_env"`          // /api/v1: one administrator token named "api" (before api_tokens)
+	APITokens            []APIToken `yaml:"api_tokens"`             // /api/v1 bearer tokens, each with a name and a role
+	WebhookTokenEnv      string     `yaml:"webhook_token_env"`      // /webhooks/dooray/{token}
 }
+
+// APIToken is one bearer token of /api/v1. Its name is the actor of every
+// event the token causes; its role says what it may do.
+type APIToken struct {
+	Name      string `yaml:"name"`
+	Role      string `yaml:"role"` // operator | administrator
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// LegacyAPITokenName is the name of the token api_token_env names: it acts as
+// an administrator, as the one shared token always could.
+const LegacyAPITokenName = "api"
 
 type SMTP struct {
 	Host             string   `yaml:"host"`
@@ -40,7 +54,8 @@ type SMTP struct {
 	PasswordEnv      string   `yaml:"password_env"`
 	PasswordFile     string   `yaml:"password_file"`
 	RatePerMinute    int      `yaml:"rate_per_minute"`    // 0 = no limit; shared by all workers
-	RecipientPerHour int      `yaml:"recipient_per_hour"` // cap of mails to one address; 0 = 10
+	RecipientPerHour int      `yaml:"recipient_per_hour"` // cap of mails to one address; 0 = 10; more wait for the next hour
+	SuppressFor      Duration `yaml:"suppress_for"`       // a hard bounce stops mail to the address this long; 0 = 168h
 	Timeout          Duration `yaml:"timeout"`            // per SMTP session; 0 = 30s
 	AllowInsecure    bool     `yaml:"allow_insecure"`     // credentials in clear (tls: none) to a host not on loopback
 	OAuth2           *OAuth2  `yaml:"oauth2"`             // log username in with a token instead of a password
@@ -52,6 +67,10 @@ type Dooray struct {
 	TokenFile    string   `yaml:"token_file"`
 	BotMemberID  string   `yaml:"bot_member_id"`
 	SyncInterval Duration `yaml:"sync_interval"`
+	// MailDomains are the domains Dooray! mails from; such mail counts as
+	// Dooray!'s only with a valid DKIM signature of the domain. nil: dooray.com,
+	// gov-dooray.com, dooray.co.kr.
+	MailDomains []string `yaml:"mail_domains"`
 }
 
 // Mail holds intake settings shared by every mailbox.
@@ -72,6 +91,15 @@ type Service struct {
 	Templates      map[string]Locales `yaml:"templates"` // kind (resolve, hold) → locale → template
 	ForbiddenWords []string           `yaml:"forbidden_words"`
 	Triggers       []Trigger          `yaml:"triggers"`
+	Spam           Spam               `yaml:"spam"`
+}
+
+// Spam is a service's own spam verdict header: mail whose header carries a
+// score at or above the threshold goes to the spam box. X-Spam-Flag: YES and
+// X-Spam-Status: Yes count without it.
+type Spam struct {
+	Header    string  `yaml:"header"`    // e.g. X-Spam-Score; "" = the standard flags only
+	Threshold float64 `yaml:"threshold"` // e.g. 5
 }
 
 type Mailbox struct {

@@ -18,6 +18,8 @@ import (
 var (
 	serviceKey = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
 	envName    = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	mailDomain = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
+	spamHeader = regexp.MustCompile(`^[!-9;-~]+$`) // RFC 5322 field name: printable ASCII but ':'
 	tlsModes   = []string{"none", "starttls", "tls"}
 	kinds      = []string{"resolve", "hold"}
 	priorities = []string{"low", "normal", "high", "urgent"}
@@ -32,6 +34,7 @@ func (c *Config) Validate() []Problem {
 	}
 	v.env("http.dashboard_password_env", c.HTTP.DashboardPasswordEnv)
 	v.env("http.api_token_env", c.HTTP.APITokenEnv)
+	v.apiTokens(c.HTTP)
 	v.env("http.webhook_token_env", c.HTTP.WebhookTokenEnv)
 
 	if c.SMTP.Host == "" {
@@ -47,6 +50,9 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.SMTP.Username != "" {
 		v.clear("smtp", c.SMTP.Host, c.SMTP.TLS, c.SMTP.AllowInsecure)
+	}
+	if c.SMTP.SuppressFor < 0 {
+		v.add("smtp.suppress_for", "must be 0 (the default, 168h) or more")
 	}
 	if c.SMTP.RatePerMinute < 0 {
 		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
@@ -65,6 +71,11 @@ func (c *Config) Validate() []Problem {
 		}
 	}
 	v.secret("dooray.token", c.Dooray.TokenEnv, c.Dooray.TokenFile)
+	for i, d := range c.Dooray.MailDomains {
+		if !mailDomain.MatchString(d) {
+			v.add(fmt.Sprintf("dooray.mail_domains[%d]", i), "%q is not a lower-case domain name", d)
+		}
+	}
 
 	if len(c.Services) == 0 {
 		v.add("services", "declare at least one service")
@@ -121,6 +132,11 @@ func (c *Config) Validate() []Problem {
 		}
 		for j, t := range s.Triggers {
 			v.trigger(fmt.Sprintf("%s.triggers[%d]", p, j), t)
+		}
+		if s.Spam.Header == "" && s.Spam.Threshold != 0 {
+			v.add(p+".spam.header", "is required with spam.threshold")
+		} else if s.Spam.Header != "" && !spamHeader.MatchString(s.Spam.Header) {
+			v.add(p+".spam.header", "%q is not a header field name", s.Spam.Header)
 		}
 	}
 	return v.problems
