@@ -10,6 +10,7 @@ import (
 
 	"github.com/contiple/contiple-worker/internal/config"
 	"github.com/contiple/contiple-worker/internal/oauth"
+	"github.com/contiple/contiple-worker/internal/redisconn"
 )
 
 // oauthLogins are the OAuth2 logins of the configured accounts: mailboxes by
@@ -88,6 +89,37 @@ func (a *app) oauthSource(login string, o *config.OAuth2, rdb redis.UniversalCli
 	return oauth.NewSource(oc, opt)
 }
 
+// cliOAuthLogins is newOAuthLogins for a one-shot command: it connects to
+// Redis (the shared token cache) only when some account logs in with OAuth2.
+// The returned func closes that connection.
+func (a *app) cliOAuthLogins(cfg *config.Config, pool *pgxpool.Pool) (oauthLogins, func(), error) {
+	uses := cfg.SMTP.OAuth2 != nil
+	for _, s := range cfg.Services {
+		uses = uses || s.Mailbox != nil && s.Mailbox.OAuth2 != nil
+	}
+	if !uses {
+		return oauthLogins{}, func() {}, nil
+	}
+	raw := os.Getenv("CONTIPLE_REDIS_URL")
+	if raw == "" {
+		return oauthLogins{}, nil, fmt.Errorf("CONTIPLE_REDIS_URL is not set (OAuth2 tokens are shared through Redis)")
+	}
+	opt, err := redisconn.Parse(raw)
+	if err != nil {
+		return oauthLogins{}, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	}
+	rdb, err := redisconn.Client(opt)
+	if err != nil {
+		return oauthLogins{}, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+	}
+	l, err := a.newOAuthLogins(cfg, rdb, pool)
+	if err != nil {
+		rdb.Close()
+		return oauthLogins{}, nil, err
+	}
+	return l, func() { rdb.Close() }, nil
+}
+
 // refreshStore is where the block keeps its refresh token (nil: none needed).
 func refreshStore(login string, o *config.OAuth2, pool *pgxpool.Pool) (oauth.RefreshStore, error) {
 	switch {
@@ -117,27 +149,4 @@ func oauthSealer(purpose string) (*oauth.Sealer, error) {
 		return nil, fmt.Errorf("CONTIPLE_MASK_KEY: %w", err)
 	}
 	return s, nil
-}
-
-// cliOAuthLogins is newOAuthLogins for a one-shot command: it connects to
-// Redis (the shared token cache) only when some account logs in with OAuth2.
-// The returned func closes that connection.
-func (a *app) cliOAuthLogins(cfg *config.Config, pool *pgxpool.Pool) (oauthLogins, func(), error) {
-	uses := cfg.SMTP.OAuth2 != nil
-	for _, s := range cfg.Services {
-		uses = uses || s.Mailbox != nil && s.Mailbox.OAuth2 != nil
-	}
-	if !uses {
-		return oauthLogins{}, func() {}, nil
-	}
-	_, rdb, err := redisFromEnv()
-	if err != nil {
-		return oauthLogins{}, nil, fmt.Errorf("%w (OAuth2 tokens are shared through Redis)", err)
-	}
-	l, err := a.newOAuthLogins(cfg, rdb, pool)
-	if err != nil {
-		rdb.Close()
-		return oauthLogins{}, nil, err
-	}
-	return l, func() { rdb.Close() }, nil
 }
