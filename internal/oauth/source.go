@@ -56,7 +56,9 @@ type Source struct {
 type redisKeys struct{ token, lock, failed string }
 
 func keysFor(name string) redisKeys {
-	base := cacheKeyPrefix + name + ":"
+	// The hash tag keeps a login's keys in one Redis Cluster slot, for the
+	// multi-key DEL of ForgetShared.
+	base := cacheKeyPrefix + "{" + name + "}:"
 	return redisKeys{token: base + "token", lock: base + "lock", failed: base + "failed"}
 }
 

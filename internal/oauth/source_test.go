@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -101,7 +102,7 @@ func TestClientCredentialsShared(t *testing.T) {
 		t.Fatalf("two processes: %d token requests, same token %v; want one request, one token",
 			srv.Requests(oauthtest.GrantClientCredentials), tokens[0] == tokens[1])
 	}
-	raw, err := rdb.Get(context.Background(), "contiple:oauth:cc:token").Bytes()
+	raw, err := rdb.Get(context.Background(), "contiple:oauth:{cc}:token").Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,5 +252,41 @@ func TestInvalidateRefetchesOnce(t *testing.T) {
 	}
 	if n := srv.Requests(oauthtest.GrantRefreshToken); n != 2 {
 		t.Fatalf("%d refresh requests, want 2", n)
+	}
+}
+
+// On a Redis Cluster: the shared token, its invalidation, the memory of a
+// lost authorization and ForgetShared work with a login's keys in one slot.
+func TestSourceOnRedisCluster(t *testing.T) {
+	u, err := url.Parse(testenv.NewRedisCluster(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(u.Host, ",")})
+	t.Cleanup(func() { rdb.Close() })
+	srv, user := oauthtest.New(t), freshUser()
+	cfg, store := refreshConfig(t, srv, "mailbox:cluster", user)
+	procs := []*oauth.Source{process(t, cfg, rdb, store), process(t, cfg, rdb, store)}
+	ctx := context.Background()
+	first, err := procs[0].Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := procs[1].Token(ctx); err != nil || again != first {
+		t.Fatalf("the second process: %v, same token %v", err, again == first)
+	}
+	if err := procs[1].Invalidate(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	srv.Revoke(user)
+	if _, err := procs[0].Token(ctx); !oauth.IsAuthorizationLost(err) {
+		t.Fatalf("after revocation: %v", err)
+	}
+	if err := oauth.ForgetShared(ctx, rdb, cfg.Name); err != nil {
+		t.Fatalf("ForgetShared on the cluster: %v", err)
+	}
+	store.Save(ctx, srv.GrantRefreshToken(cfg.ClientID, user))
+	if _, err := procs[1].Token(ctx); err != nil {
+		t.Fatalf("after a new grant: %v", err)
 	}
 }

@@ -287,7 +287,10 @@ func (s *Server) grant(r *http.Request, gt string) (user, newRT string, _ *oauth
 		return s.jwtGrant(f.Get("assertion"))
 	}
 	clientID, secret, ok := r.BasicAuth()
-	if !ok {
+	if ok { // RFC 6749 2.3.1: form-urlencoded before Basic
+		clientID, _ = url.QueryUnescape(clientID)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
 		clientID, secret = f.Get("client_id"), f.Get("client_secret")
 	}
 	c, known := s.clients[clientID]
