@@ -52,7 +52,9 @@ func NewSMTPRateLimiter(rdb redis.Scripter, perMinute int) RateLimiter {
 // transaction, and records sent. A task that finds the row sent returns nil.
 //
 // The one window: the server has accepted the mail (250 after DATA) and the
-// worker dies, or the database refuses, before "sent" is recorded. The row
+// worker dies, or the database stays unreachable for a minute (a restart is
+// ridden out: the record is tried again on new connections), before "sent"
+// is recorded. The row
 // stays sending, and the next attempt, finding sending with the lock free,
 // sends again: at-least-once, logged as a warning, with the same Message-ID so
 // that clients can fold the copy. The same holds when the connection drops
@@ -185,7 +187,9 @@ func (h *MailSend) Send(ctx context.Context, id int64) error {
 	if err := h.step("accepted"); err != nil {
 		return err
 	}
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	// MarkSent tries again through a PostgreSQL restart; a minute covers a
+	// restart or a failover, after which the retry sends the mail again.
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if err := lk.MarkSent(rec, ticket.SentMail{Subject: rendered.Subject, InReplyTo: msg.InReplyTo,
 		References: msg.References, Locale: rendered.Locale}); err != nil {

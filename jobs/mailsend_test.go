@@ -290,6 +290,43 @@ func TestMailSendCrashPoints(t *testing.T) {
 	}
 }
 
+// The database restarts just after the SMTP server accepted the mail: the
+// lock's connection is gone, and with it the advisory lock. The record is
+// made on a new connection, so the mail is not sent a second time.
+func TestMailSendRecordsThroughADatabaseRestart(t *testing.T) {
+	t.Parallel()
+	f := smtptest.New(t)
+	e := sendNewEnv(t, sendSender(t, f.Addr))
+	_, id := e.sendResolved(t, "taro@example.jp")
+	ctx := context.Background()
+	killed := 0
+	e.h.at = func(step string) error {
+		if step != "accepted" || killed > 0 {
+			return nil
+		}
+		// The backend holding this database's advisory lock: mail:send's lock.
+		err := e.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+			WHERE locktype = 'advisory' AND pid <> pg_backend_pid()
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&killed)
+		return err
+	}
+	if err := e.h.ProcessTask(ctx, sendTask(id)); err != nil {
+		t.Fatalf("the mail went out; its record must survive the restart: %v", err)
+	}
+	if killed != 1 {
+		t.Fatalf("%d lock connections terminated, want 1", killed)
+	}
+	if err := e.h.ProcessTask(ctx, sendTask(id)); err != nil { // a duplicate delivery of the task
+		t.Fatal(err)
+	}
+	if n := len(f.Messages()); n != 1 {
+		t.Errorf("%d mails, want 1", n)
+	}
+	if row := e.sendState(t, id); row.State != ticket.OutboundSent {
+		t.Errorf("state %s, want sent", row.State)
+	}
+}
+
 func TestMailSendBusyElsewhereRetries(t *testing.T) {
 	t.Parallel()
 	f := smtptest.New(t)

@@ -366,11 +366,36 @@ type SentMail struct {
 // MarkSent records that the server accepted the mail: state sent, the
 // history message (the note) gets the mail's Message-ID, In-Reply-To and
 // References, and a mail_sent event keeps the subject and headers. Only a mail in state sending can be marked.
+//
+// The mail is out: recording it must not fail for a passing reason, or the
+// next attempt sends it again. When the lock's connection is gone (PostgreSQL
+// restarted, a failover, the network), the record is tried again on new
+// connections, with backoff, until ctx ends. The row being sending, the
+// record is still right without the lock.
 func (l *OutboundLock) MarkSent(ctx context.Context, sm SentMail) error {
+	err := l.markSent(ctx, l.conn, sm)
+	for wait := 100 * time.Millisecond; err != nil && !errors.Is(err, errNotSending) && ctx.Err() == nil; wait = min(2*wait, 2*time.Second) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			err = l.markSent(ctx, l.s.pool, sm)
+		}
+	}
+	if errors.Is(err, errNotSending) {
+		return fmt.Errorf("outbound mail %d is not being sent: cannot mark it sent", l.id)
+	}
+	return err
+}
+
+var errNotSending = errors.New("not being sent")
+
+func (l *OutboundLock) markSent(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, sm SentMail) error {
 	// One statement (so one round trip, atomic without a transaction of its
 	// own): the mail, its history message and the mail_sent event.
 	var eventID int64
-	err := l.conn.QueryRow(ctx, `WITH o AS (
+	err := q.QueryRow(ctx, `WITH o AS (
 			UPDATE outbound_mails SET state = 'sent', sent_at = $2, last_error = '' WHERE id = $1 AND state = 'sending'
 			RETURNING ticket_id, ticket_message_id, kind, recipient, mail_message_id, attempts
 		), m AS (
@@ -385,7 +410,7 @@ func (l *OutboundLock) MarkSent(ctx context.Context, sm SentMail) error {
 		FROM o RETURNING id`,
 		l.id, l.s.now(), sm.InReplyTo, nonNil(sm.References), sm.Subject, sm.Locale, sm.Response).Scan(&eventID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("outbound mail %d is not being sent: cannot mark it sent", l.id)
+		return errNotSending
 	}
 	return err
 }
