@@ -28,6 +28,9 @@ type MailIngest struct {
 	TrackerDomains []string
 	// LookupTXT serves the DKIM keys (nil: the system's DNS).
 	LookupTXT email.TXTLookup
+	// Locales are the services' locales (by service key): they break ties
+	// when a charset must be guessed.
+	Locales map[string]string
 	// Spam holds each service's own spam verdict header (by service key);
 	// X-Spam-Flag and X-Spam-Status count for every service.
 	Spam map[string]email.SpamRule
@@ -90,7 +93,9 @@ func (h *MailIngest) Ingest(ctx context.Context, id int64) (ticket.IngestResult,
 // belong to. Its error is temporary (a DKIM key lookup failed): the mail is
 // left to be ingested again.
 func (h *MailIngest) prepare(im ticket.InboundMail, raw []byte) (ticket.IngestItem, error) {
-	parsed, parseErr := email.Parse(raw, h.Parse)
+	opts := h.Parse
+	opts.Locale = h.Locales[im.Service]
+	parsed, parseErr := email.Parse(raw, opts)
 	m := parsed.Message()
 	m.Fingerprint = email.Fingerprint(raw)
 	tracker, err := h.fromTracker(raw, parsed.From.Address)

@@ -565,3 +565,24 @@ func TestReplyInTheCustomersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A raw 8-bit subject too short to tell Shift_JIS from GB18030 (0x95 0x5C:
+// 表 in Shift_JIS) is read in the receiving service's locale.
+func TestIngestReadsUnlabelledTextInTheServiceLocale(t *testing.T) {
+	t.Parallel()
+	subjects := map[string]string{}
+	for _, locale := range []string{"ja", "zh-CN"} {
+		in := newIntake(t)
+		in.h.Locales = map[string]string{"support": locale}
+		res := in.deliver("From: a@example.jp\r\nTo: support@example.test\r\nSubject: \x95\x5c\r\n" +
+			"Message-ID: <locale-" + locale + "@example.jp>\r\n\r\nbody\r\n")
+		tk, err := in.store.Get(context.Background(), res.TicketID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subjects[locale] = tk.Subject
+	}
+	if subjects["ja"] != "表" || subjects["zh-CN"] == "表" || subjects["zh-CN"] == "" {
+		t.Errorf("subjects by locale %q: want 表 for ja, the GB18030 reading for zh-CN", subjects)
+	}
+}

@@ -27,6 +27,7 @@ func (a *app) mailCmd() *cobra.Command {
 		Args: cobra.MinimumNArgs(1),
 	}
 	maxSize := parse.Flags().Int64("max-size", 0, "largest message to parse, in bytes (0: 50 MiB)")
+	locale := parse.Flags().String("locale", "", "the receiving service's locale (ja, ko, zh-TW …): breaks ties when a charset must be guessed")
 	parse.RunE = func(_ *cobra.Command, files []string) error {
 		w := bufio.NewWriter(a.out)
 		defer w.Flush()
@@ -42,7 +43,7 @@ func (a *app) mailCmd() *cobra.Command {
 				out.Parsed, _ = email.Parse(nil, email.ParseOptions{}) // an empty result, every list []
 				out.Parsed.Error = err.Error()
 			} else {
-				out.Parsed, err = email.Parse(raw, email.ParseOptions{MaxSize: *maxSize})
+				out.Parsed, err = email.Parse(raw, email.ParseOptions{MaxSize: *maxSize, Locale: *locale})
 				if err != nil && out.Parsed == nil {
 					out.Parsed = &email.Parsed{}
 				}

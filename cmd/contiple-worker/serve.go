@@ -154,7 +154,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config) error {
 		jobs.Recover(log, a.redact.Redact))
 	poll.Register(mux)
 	(&jobs.RawRetention{Store: store, After: cfg.Mail.RawRetention.Std(), Log: log.With("component", "retention")}).Register(mux)
-	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg), TrackerDomains: cfg.Dooray.MailDomains,
+	(&jobs.MailIngest{Store: store, Log: log.With("component", "mail:ingest"), Spam: spamRules(cfg), Locales: serviceLocales(cfg), TrackerDomains: cfg.Dooray.MailDomains,
 		Parse:  email.ParseOptions{MaxSize: cfg.Mail.MaxMessageBytes, MaxAttachmentSize: cfg.Mail.MaxAttachmentBytes},
 		Budget: jobs.NewMemoryBudget(cfg.Mail.MemoryBudget)}).Register(mux)
 	jobs.NewMailSend(store, sender, jobs.NewSMTPRateLimiter(rdb, cfg.SMTP.RatePerMinute), sender.Addr(),
@@ -331,6 +331,15 @@ func mailboxIntakes(cfg *config.Config, logins oauthLogins) (map[string]jobs.Mai
 		out[s.Key] = jobs.MailboxIntake{Name: s.Key, After: m.After, IDLE: m.IDLE, Poll: m.PollInterval.Std(), Account: acct}
 	}
 	return out, nil
+}
+
+// serviceLocales are the services' locales, by service key.
+func serviceLocales(cfg *config.Config) map[string]string {
+	out := map[string]string{}
+	for _, s := range cfg.Services {
+		out[s.Key] = s.Locale
+	}
+	return out
 }
 
 // spamRules are the services' own spam verdict headers, by service key.
