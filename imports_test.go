@@ -35,7 +35,8 @@ var allowedImports = map[string][]string{
 	// A test helper like testenv: tests and the oauth2 authorization fake.
 	"internal/oauth/oauthtest": {"internal/testenv"},
 	// The demo is a feature (DESIGN.md): cmd gives it the worker to run.
-	"internal/demo": {"ticket", "channels/email", "dooray", "dooray/dooraytest", "internal/config", "migrations"},
+	// Its fakes (Dooray!, the OAuth2 authorization server) run in the demo too.
+	"internal/demo": {"ticket", "channels/email", "dooray", "dooray/dooraytest", "internal/config", "internal/oauth/oauthtest", "migrations"},
 }
 
 // Tests may also use the test helpers.

@@ -23,7 +23,10 @@ func (a *app) demoCmd() *cobra.Command {
 			"reply threaded, escalation to Dooray!, the task followed by webhook and by poll, comments both\n" +
 			"ways, the resolve mail, completion. Then it serves the dashboard and the API until Ctrl-C.\n\n" +
 			"It recreates the database " + demo.Database + " on the PostgreSQL server of CONTIPLE_DATABASE_URL and\n" +
-			"flushes the Redis database of CONTIPLE_REDIS_URL: it refuses to run against non-local services.",
+			"flushes the Redis database of CONTIPLE_REDIS_URL: it refuses to run against non-local services.\n\n" +
+			"With --oauth2 the support mailbox and the SMTP account log in with OAuth2 tokens (client credentials)\n" +
+			"from an authorization server started in-process on loopback, signing with CONTIPLE_OAUTH_SIGNING_KEY\n" +
+			"(scripts/services.sh env), which Dovecot checks; Postfix's SMTP AUTH goes through Dovecot.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Out, o.LogLevel = a.out, logLevel()
@@ -37,6 +40,7 @@ func (a *app) demoCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Addr, "addr", "127.0.0.1:8080", "HTTP address of the worker: dashboard, API, webhook")
 	cmd.Flags().BoolVar(&o.Once, "once", false, "stop when the story is told instead of serving until Ctrl-C")
+	cmd.Flags().BoolVar(&o.OAuth2, "oauth2", false, "log the support mailbox and the SMTP account in with OAuth2 tokens instead of the password")
 	cmd.Flags().DurationVar(&o.StepTimeout, "step-timeout", 45*time.Second, "how long each step may take")
 	return cmd
 }

@@ -26,8 +26,9 @@ import (
 
 // newStoryWorld starts the demo's world for one test: its own database, Redis
 // database and support mailbox (a fresh Dovecot user), the real Postfix.
-// workerSMTP, when set, is the worker's SMTP server instead of Postfix.
-func newStoryWorld(t *testing.T, workerSMTP string) *demo.World {
+// workerSMTP, when set, is the worker's SMTP server instead of Postfix. With
+// oauth2 the worker's mailbox and SMTP account log in with OAuth2 tokens.
+func newStoryWorld(t *testing.T, workerSMTP string, oauth2 bool) *demo.World {
 	t.Helper()
 	pool := testenv.NewDatabase(t)
 	support := testenv.NewIMAPUser(t)
@@ -38,6 +39,9 @@ func newStoryWorld(t *testing.T, workerSMTP string) *demo.World {
 		Domain: testenv.Lookup(t, "CONTIPLE_MAIL_DOMAIN"), SupportUser: support.Username,
 		HTTPAddr: freeAddr(t), Run: demo.RandomHex(4), Dir: t.TempDir(),
 		Setenv: func(k, v string) error { t.Setenv(k, v); return nil },
+	}
+	if oauth2 {
+		e.OAuthSigningKey = testenv.Lookup(t, "CONTIPLE_OAUTH_SIGNING_KEY")
 	}
 	t.Setenv(demo.DashboardEnv, "s3cret")
 	a := &app{out: io.Discard, log: testLogger(t)}
@@ -55,14 +59,16 @@ func newStoryWorld(t *testing.T, workerSMTP string) *demo.World {
 
 // TestDemoStory runs the story of `contiple-worker demo` against the real
 // services and asserts, after every step, the statuses, events, history, mail
-// headers and Dooray! requests it led to; then a forced failure: an SMTP 550.
+// headers and Dooray! requests it led to, once with the password and once
+// with OAuth2 logins (`demo --oauth2`); then a forced failure: an SMTP 550.
 func TestDemoStory(t *testing.T) {
-	t.Run("story", testDemoStory)
+	t.Run("story", func(t *testing.T) { testDemoStory(t, false) })
+	t.Run("story with OAuth2 logins", func(t *testing.T) { testDemoStory(t, true) })
 	t.Run("SMTP 550 archived then retried", testDemoMailRefused)
 }
 
-func testDemoStory(t *testing.T) {
-	w := newStoryWorld(t, "")
+func testDemoStory(t *testing.T, oauth2 bool) {
+	w := newStoryWorld(t, "", oauth2)
 	ctx := context.Background()
 	c := &storyChecks{t: t, w: w}
 	s := &demo.Story{World: w, Timeout: 90 * time.Second, Say: func(line string) { t.Log(line) }, Check: c.check}
@@ -92,7 +98,47 @@ func testDemoStory(t *testing.T) {
 	if n, m := w.Fake.Throttled(), w.Partner.Throttled(); n+m != 0 {
 		t.Errorf("429s: main %d, partner %d; each organisation's limiter should keep under its limit", n, m)
 	}
+	checkStoryLogins(t, w, st, oauth2)
 }
+
+// checkStoryLogins asserts how the worker logged in: with oauth2, no password
+// configured, one token issued to each login (shared through Redis by every
+// session) and the worker's mails submitted with SMTP AUTH (as Postfix's
+// Received header says); else the password, and no SMTP AUTH.
+func checkStoryLogins(t *testing.T, w *demo.World, st *demo.State, oauth2 bool) {
+	t.Helper()
+	mb, smtp := w.Config.Services[0].Mailbox, w.Config.SMTP
+	if oauth2 {
+		if mb.PasswordEnv != "" || mb.PasswordFile != "" || mb.OAuth2 == nil || smtp.PasswordEnv != "" || smtp.PasswordFile != "" ||
+			smtp.OAuth2 == nil || smtp.Username != w.Support() {
+			t.Errorf("logins configured: mailbox %+v, smtp %+v; want oauth2 blocks and no password", mb, smtp)
+		}
+		for _, client := range []string{demo.MailboxClient, demo.SMTPClient} {
+			if n := w.Auth.Issued(client); n != 1 {
+				t.Errorf("%d tokens issued to %s, want 1", n, client)
+			}
+		}
+	} else if w.Auth != nil || mb.OAuth2 != nil || smtp.OAuth2 != nil || mb.PasswordEnv == "" {
+		t.Errorf("the password story has OAuth2 logins: mailbox %+v, smtp %+v", mb, smtp)
+	}
+	yamada, kim := st.Customers[0], st.Customers[1]
+	for _, m := range []*demo.Mail{st.HoldMail, st.Resolve[yamada.Ticket.ID], st.Resolve[kim.Ticket.ID]} {
+		var protocol string
+		for _, r := range m.Header["Received"] {
+			if p := postfixProtocol.FindStringSubmatch(r); p != nil {
+				protocol = p[1]
+			}
+		}
+		if authenticated := strings.HasSuffix(protocol, "SMTPA") || strings.HasSuffix(protocol, "SMTPSA"); authenticated != oauth2 || protocol == "" {
+			t.Errorf("%s came to Postfix with %q (SMTP AUTH: %v), want SMTP AUTH %v; Received: %q",
+				m.Header.Get("Message-ID"), protocol, authenticated, oauth2, m.Header["Received"])
+		}
+	}
+}
+
+// postfixProtocol is the protocol in Postfix's Received header: ESMTP or
+// UTF8SMTP, with S for TLS and A for SMTP AUTH (RFC 3848, RFC 6531).
+var postfixProtocol = regexp.MustCompile(`\(Postfix\) with (\w+) `)
 
 // storyChecks asserts the story's world after each step.
 type storyChecks struct {
@@ -399,7 +445,7 @@ func testDemoMailRefused(t *testing.T) {
 	refused := "refused-" + demo.RandomHex(4) + "@example.test"
 	srv := smtptest.New(t) // answers 550 for the refused address until the cause is fixed
 	srv.SetFault(smtptest.Reject550(refused))
-	w := newStoryWorld(t, srv.Addr)
+	w := newStoryWorld(t, srv.Addr, false)
 	ctx := context.Background()
 	s := &demo.Story{World: w, Timeout: 90 * time.Second, Say: func(line string) { t.Log(line) }, HTTP: &http.Client{Timeout: 20 * time.Second}}
 

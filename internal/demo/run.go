@@ -35,6 +35,7 @@ const (
 	demoPartnerTokenEnv = "CONTIPLE_DEMO_PARTNER_TOKEN"
 	DashboardEnv        = "CONTIPLE_DASHBOARD_PASSWORD"
 	demoIMAPPasswordEnv = "CONTIPLE_IMAP_PASSWORD"
+	demoSigningKeyEnv   = "CONTIPLE_OAUTH_SIGNING_KEY"
 )
 
 // Options is how a demo runs.
@@ -46,6 +47,9 @@ type Options struct {
 	Addr        string        // HTTP address of the worker
 	Once        bool          // stop when the story is told
 	StepTimeout time.Duration // how long each step may take
+	// OAuth2 makes the support mailbox and the SMTP account log in with
+	// OAuth2 tokens instead of the password (CONTIPLE_OAUTH_SIGNING_KEY).
+	OAuth2 bool
 }
 
 // Run checks that the services are local, recreates the demo's database and
@@ -54,7 +58,11 @@ type Options struct {
 func Run(ctx context.Context, o Options) error {
 	started := time.Now()
 	env := map[string]string{}
-	for _, name := range []string{"CONTIPLE_DATABASE_URL", "CONTIPLE_REDIS_URL", "CONTIPLE_IMAP_ADDR", demoIMAPPasswordEnv, "CONTIPLE_SMTP_ADDR"} {
+	names := []string{"CONTIPLE_DATABASE_URL", "CONTIPLE_REDIS_URL", "CONTIPLE_IMAP_ADDR", demoIMAPPasswordEnv, "CONTIPLE_SMTP_ADDR"}
+	if o.OAuth2 {
+		names = append(names, demoSigningKeyEnv)
+	}
+	for _, name := range names {
 		v := os.Getenv(name)
 		if v == "" {
 			return fmt.Errorf("%s is not set: start the local services with `scripts/services.sh up` and "+
@@ -111,7 +119,7 @@ func Run(ctx context.Context, o Options) error {
 		DatabaseURL: dbURL, RedisURL: redisURL,
 		IMAPAddr: env["CONTIPLE_IMAP_ADDR"], IMAPPassword: env[demoIMAPPasswordEnv],
 		SMTPAddr: env["CONTIPLE_SMTP_ADDR"], Domain: domain, SupportUser: "support",
-		HTTPAddr: o.Addr, Run: run, Dir: dir, Setenv: os.Setenv,
+		HTTPAddr: o.Addr, Run: run, Dir: dir, Setenv: os.Setenv, OAuthSigningKey: env[demoSigningKeyEnv],
 	})
 	if err != nil {
 		return fmt.Errorf("%w (worker log: %s)", err, logPath)
@@ -119,8 +127,17 @@ func Run(ctx context.Context, o Options) error {
 	defer w.Stop()
 	fmt.Fprintf(out, "  PostgreSQL  %s (fresh database, migrations %v)\n", demoRedactURL(dbURL), w.Migrations)
 	fmt.Fprintf(out, "  Redis       %s (the demo's own database, flushed)\n", demoRedactURL(redisURL))
-	fmt.Fprintf(out, "  IMAP        %s@%s (Dovecot, IDLE), reading from UID %d on\n", w.Env.SupportUser, w.Env.IMAPAddr, w.FirstUID)
-	fmt.Fprintf(out, "  SMTP        %s (Postfix: delivers @%s into Dovecot)\n", w.Env.SMTPAddr, domain)
+	login, smtpLogin := "password", "relays for loopback"
+	if w.Auth != nil {
+		login, smtpLogin = "OAuth2 token", "SMTP AUTH with an OAuth2 token through Dovecot"
+	}
+	fmt.Fprintf(out, "  IMAP        %s@%s (Dovecot, IDLE, %s), reading from UID %d on\n", w.Env.SupportUser, w.Env.IMAPAddr, login, w.FirstUID)
+	fmt.Fprintf(out, "  SMTP        %s (Postfix: %s; delivers @%s into Dovecot)\n", w.Env.SMTPAddr, smtpLogin, domain)
+	if w.Auth != nil {
+		fmt.Fprintf(out, "  OAuth2      authorization server (in-process fake) at %s: client credentials of %s and %s,\n"+
+			"              RS256 tokens signed with %s, which Dovecot checks; no password configured\n",
+			w.Auth.URL, MailboxClient, SMTPClient, env[demoSigningKeyEnv])
+	}
 	fmt.Fprintf(out, "  Dooray!     organisation main: fake at %s, project helpdesk (webhook registered)\n", w.Fake.URL)
 	fmt.Fprintf(out, "              organisation partner: fake at %s (own token, 5 requests/s), project infra (no webhook: poll every %s)\n",
 		w.Partner.URL, w.Config.Dooray.SyncInterval.Std())

@@ -16,6 +16,7 @@ import (
 	"github.com/contiple/contiple-worker/channels/email"
 	"github.com/contiple/contiple-worker/dooray/dooraytest"
 	"github.com/contiple/contiple-worker/internal/config"
+	"github.com/contiple/contiple-worker/internal/oauth/oauthtest"
 	"github.com/contiple/contiple-worker/migrations"
 	"github.com/contiple/contiple-worker/ticket"
 )
@@ -44,7 +45,12 @@ type Env struct {
 	HTTPAddr               string
 	Run                    string // makes customer addresses unique per run
 	Dir                    string // for the configuration file
-	Setenv                 func(key, value string) error
+	// OAuthSigningKey, when set, is the PEM key of scripts/services.sh that
+	// Dovecot checks tokens with: the worker's support mailbox and SMTP
+	// account then log in with OAuth2 (client credentials) instead of the
+	// password, against an authorization server the demo starts on loopback.
+	OAuthSigningKey string
+	Setenv          func(key, value string) error
 }
 
 // World is the running worker, the Dooray! fakes (two organisations on two
@@ -56,6 +62,7 @@ type World struct {
 	Pool       *pgxpool.Pool
 	Fake       *dooraytest.Server // organisation "main": the service's default
 	Partner    *dooraytest.Server // organisation "partner": its own host, token and rate limit
+	Auth       *oauthtest.Server  // issues the OAuth2 logins' tokens; nil when they use the password
 	Helpdesk   string             // main's project, with the webhook
 	Infra      string             // partner's project, followed by poll alone
 	HookURL    string
@@ -72,6 +79,15 @@ type World struct {
 // Support is the support address customers write to.
 func (w *World) Support() string { return w.Env.SupportUser + "@" + w.Env.Domain }
 
+// The OAuth2 clients of the support mailbox and the SMTP account, and the
+// variables holding their secrets.
+const (
+	MailboxClient        = "contiple-demo-mailbox"
+	SMTPClient           = "contiple-demo-smtp"
+	demoMailboxSecretEnv = "CONTIPLE_DEMO_MAILBOX_CLIENT_SECRET"
+	demoSMTPSecretEnv    = "CONTIPLE_DEMO_SMTP_CLIENT_SECRET"
+)
+
 // demoConfig is the worker's configuration for the story: short intervals so
 // that the story is told in well under two minutes.
 const demoConfig = `# Written by contiple-worker demo.
@@ -85,7 +101,7 @@ smtp:
   port: %[3]d
   tls: none
   timeout: 20s
-dooray:
+%[16]sdooray:
   sync_interval: 2s
   organizations:
     - key: main
@@ -109,8 +125,7 @@ services:
       port: %[8]d
       tls: none
       username: %[9]q
-      password_env: ` + demoIMAPPasswordEnv + `
-      folder: INBOX
+%[17]s      folder: INBOX
       after: seen
       idle: true
       poll_interval: 5s
@@ -132,7 +147,8 @@ services:
           group: first-line
 `
 
-// Start starts the Dooray! fake, writes the configuration, migrates,
+// Start starts the Dooray! fakes (and, with e.OAuthSigningKey, the
+// authorization server), writes the configuration, migrates,
 // points the support mailbox at its current end (mail of earlier runs stays
 // unread by this database), runs the worker in-process (worker.Serve), and
 // registers the webhook on the helpdesk project as `dooray hook register` does.
@@ -171,10 +187,14 @@ func Start(ctx context.Context, worker Worker, e Env) (w *World, err error) {
 	if err != nil {
 		return w, fmt.Errorf("imap: %w", err)
 	}
+	smtpLogin, mailboxLogin, err := w.logins(e)
+	if err != nil {
+		return w, err
+	}
 	path := filepath.Join(e.Dir, "config.yaml")
 	yaml := fmt.Sprintf(demoConfig, e.HTTPAddr, smtpHost, smtpPort, w.Fake.URL, w.Fake.BotMemberID(),
 		e.SupportUser+"@"+e.Domain, imapHost, imapPort, e.SupportUser, w.Helpdesk, w.Fake.OtherMemberID(),
-		w.Partner.URL, w.Partner.BotMemberID(), w.Infra, w.Partner.OtherMemberID())
+		w.Partner.URL, w.Partner.BotMemberID(), w.Infra, w.Partner.OtherMemberID(), smtpLogin, mailboxLogin)
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return w, err
 	}
@@ -207,6 +227,32 @@ func Start(ctx context.Context, worker Worker, e Env) (w *World, err error) {
 		return w, fmt.Errorf("register the webhook: %w", err)
 	}
 	return w, nil
+}
+
+// logins returns the configuration's login of the SMTP account (none: Postfix
+// relays for loopback) and of the support mailbox (the password), or with
+// e.OAuthSigningKey both with OAuth2 client credentials from an authorization
+// server started here, each client with its own secret, naming the support
+// address.
+func (w *World) logins(e Env) (smtp, mailbox string, err error) {
+	if e.OAuthSigningKey == "" {
+		return "", "      password_env: " + demoIMAPPasswordEnv + "\n", nil
+	}
+	if w.Auth, err = oauthtest.Start(e.OAuthSigningKey); err != nil {
+		return "", "", err
+	}
+	const block = "oauth2: {provider: generic, grant: client_credentials, token_url: %q, client_id: %s, client_secret_env: %s}\n"
+	tokenURL := w.Auth.Endpoint().TokenURL
+	for client, env := range map[string]string{MailboxClient: demoMailboxSecretEnv, SMTPClient: demoSMTPSecretEnv} {
+		secret := RandomHex(16)
+		w.Auth.AddClient(client, secret, w.Support())
+		if err := e.Setenv(env, secret); err != nil {
+			return "", "", err
+		}
+	}
+	smtp = fmt.Sprintf("  username: %q\n  "+block, w.Support(), tokenURL, SMTPClient, demoSMTPSecretEnv)
+	mailbox = fmt.Sprintf("      "+block, tokenURL, MailboxClient, demoMailboxSecretEnv)
+	return smtp, mailbox, nil
 }
 
 func demoSplitHostPort(addr string) (string, int, error) {
@@ -270,7 +316,8 @@ func (w *World) waitHealthy(ctx context.Context) error {
 	}
 }
 
-// Stop stops the worker (as SIGTERM does), then the fake. It is safe to call twice.
+// Stop stops the worker (as SIGTERM does), then the fakes and the
+// authorization server. It is safe to call twice.
 func (w *World) Stop() error {
 	if w.stopped {
 		return w.stopErr
@@ -289,6 +336,9 @@ func (w *World) Stop() error {
 	}
 	if w.Partner != nil {
 		w.Partner.Close()
+	}
+	if w.Auth != nil {
+		w.Auth.Close()
 	}
 	if w.Pool != nil {
 		w.Pool.Close()

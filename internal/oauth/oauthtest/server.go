@@ -40,7 +40,8 @@ const (
 type Server struct {
 	URL string // base URL; see Endpoint for the paths
 
-	key *rsa.PrivateKey
+	key  *rsa.PrivateKey
+	http *httptest.Server
 
 	mu        sync.Mutex
 	ttl       time.Duration
@@ -52,7 +53,7 @@ type Server struct {
 	codes     map[string]authCode       // authorization code → what it grants
 	authorize string                    // the user who approves at /authorize
 	requests  map[string][]time.Time    // grant type → times of token requests
-	issued    map[string]int            // user → access tokens issued
+	issued    map[string]int            // client id → access tokens issued
 }
 
 type client struct{ secret, user string } // user: whom app-only tokens name
@@ -77,26 +78,39 @@ func New(t testing.TB) *Server {
 	if path == "" {
 		path = testenv.Lookup(t, "CONTIPLE_OAUTH_SIGNING_KEY")
 	}
-	b, err := os.ReadFile(path)
+	s, err := Start(path)
 	if err != nil {
-		t.Fatalf("oauthtest: the signing key: %v (scripts/services.sh up makes it)", err)
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server on loopback signing with the PEM key at keyPath, for
+// a program that is not a test (`contiple-worker demo --oauth2`); Close stops it.
+func Start(keyPath string) (*Server, error) {
+	b, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("oauthtest: the signing key: %w (scripts/services.sh up makes it)", err)
 	}
 	key, err := parseRSAPrivate(b)
 	if err != nil {
-		t.Fatalf("oauthtest: %s: %v", path, err)
+		return nil, fmt.Errorf("oauthtest: %s: %w", keyPath, err)
 	}
 	s := &Server{key: key, ttl: time.Hour, clients: map[string]client{}, refresh: map[string]grant{},
 		revoked: map[string]bool{}, accounts: map[string]*rsa.PublicKey{}, devices: map[string]*device{},
-		codes: map[string]authCode{}, requests: map[string][]time.Time{}}
+		codes: map[string]authCode{}, requests: map[string][]time.Time{}, issued: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", s.token)
 	mux.HandleFunc("POST /devicecode", s.deviceCode)
 	mux.HandleFunc("GET /authorize", s.authorizeCode)
-	hs := httptest.NewServer(mux)
-	t.Cleanup(hs.Close)
-	s.URL = hs.URL
-	return s
+	s.http = httptest.NewServer(mux)
+	s.URL = s.http.URL
+	return s, nil
 }
+
+// Close stops the server.
+func (s *Server) Close() { s.http.Close() }
 
 // Endpoint is the server's endpoints for oauth2.Config.
 func (s *Server) Endpoint() oauth2.Endpoint {
@@ -231,6 +245,14 @@ func (s *Server) RequestsSince(t time.Time) int {
 	return n
 }
 
+// Issued is how many access tokens the token endpoint issued to clientID
+// (the JWT grant, which names no client, is not counted).
+func (s *Server) Issued(clientID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issued[clientID]
+}
+
 // AccessToken mints an access token for user valid for ttl (negative: already
 // expired), without any grant.
 func (s *Server) AccessToken(user string, ttl time.Duration) string {
@@ -270,6 +292,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *oerr)
 		return
 	}
+	if gt != GrantJWTBearer {
+		id, _ := clientCredentials(r)
+		s.issued[id]++
+	}
 	resp := map[string]any{"access_token": s.AccessToken(user, s.ttl), "token_type": "Bearer",
 		"expires_in": int(s.ttl.Seconds())}
 	if rt != "" {
@@ -286,13 +312,7 @@ func (s *Server) grant(r *http.Request, gt string) (user, newRT string, _ *oauth
 	if gt == GrantJWTBearer {
 		return s.jwtGrant(f.Get("assertion"))
 	}
-	clientID, secret, ok := r.BasicAuth()
-	if ok { // RFC 6749 2.3.1: form-urlencoded before Basic
-		clientID, _ = url.QueryUnescape(clientID)
-		secret, _ = url.QueryUnescape(secret)
-	} else {
-		clientID, secret = f.Get("client_id"), f.Get("client_secret")
-	}
+	clientID, secret := clientCredentials(r)
 	c, known := s.clients[clientID]
 	// Public clients (device code, PKCE) may leave the secret out.
 	if !known || (secret != "" || gt == GrantClientCredentials) && secret != c.secret {
@@ -346,6 +366,18 @@ func (s *Server) grant(r *http.Request, gt string) (user, newRT string, _ *oauth
 		return rotate(ac.user)
 	}
 	return "", "", &oauthError{http.StatusBadRequest, "unsupported_grant_type", gt}
+}
+
+// clientCredentials is how the client of a token request identified itself:
+// HTTP Basic (each part form-urlencoded first, RFC 6749 2.3.1) or the form.
+func clientCredentials(r *http.Request) (id, secret string) {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	id, _ = url.QueryUnescape(id)
+	secret, _ = url.QueryUnescape(secret)
+	return id, secret
 }
 
 // jwtGrant checks a service account's signed assertion (RFC 7523): the
