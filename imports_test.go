@@ -32,8 +32,8 @@ var allowedImports = map[string][]string{
 	"internal/smtptest":   {},
 	"internal/redisconn":  {},
 	"internal/oauth":      {},
-	// A test helper like testenv: tests and the oauth2 authorization fake.
-	"internal/oauth/oauthtest": {"internal/testenv"},
+	// The OAuth2 authorization fake: tests and `demo --oauth2` (it imports no testing).
+	"internal/oauth/oauthtest": {},
 	// The demo is a feature (DESIGN.md): cmd gives it the worker to run.
 	// Its fakes (Dooray!, the OAuth2 authorization server) run in the demo too.
 	"internal/demo": {"ticket", "channels/email", "dooray", "dooray/dooraytest", "internal/config", "internal/oauth/oauthtest", "migrations"},
