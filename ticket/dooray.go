@@ -620,20 +620,24 @@ func (s *Store) SetDooraySyncCursor(ctx context.Context, org, projectID string, 
 // one tries again later and finds it done.
 var ErrDoorayBusy = errors.New("another run is creating it right now")
 
-// doorayLeaseTTL bounds a lease whose context has no deadline. A run that
-// dies keeps its work leased until then.
-const doorayLeaseTTL = 15 * time.Minute
+// A lease lasts doorayLeaseTTL and its holder renews it every
+// doorayLeaseRenew while the run lives: a worker killed mid-run leaves its
+// work leased for at most doorayLeaseTTL, not for the task's whole timeout.
+const (
+	doorayLeaseTTL   = 30 * time.Second
+	doorayLeaseRenew = 10 * time.Second
+)
 
 // DoorayLease is the right to find-and-create one escalation's task or one
 // comment: two live runs of the same work (asynq still running a task Redis
 // lost while the relay queues it again) would otherwise both find nothing and
-// both create. It is a row in dooray_leases, held until Release or until the
-// run's deadline (asynq's task timeout) has passed, so that a dead worker's
-// lease runs out; unlike an advisory lock it holds no connection while the
-// run waits on Dooray!.
+// both create. It is a row in dooray_leases, held until Release and renewed
+// while held, so that a dead worker's lease runs out soon; unlike an advisory
+// lock it holds no connection while the run waits on Dooray!.
 type DoorayLease struct {
 	s          *Store
 	key, owner string
+	stop, done chan struct{}
 }
 
 // LeaseDoorayEscalation takes the lease of escalation link id without waiting.
@@ -647,26 +651,44 @@ func (s *Store) LeaseDoorayComment(ctx context.Context, messageID int64) (*Doora
 }
 
 func (s *Store) doorayLease(ctx context.Context, key string) (*DoorayLease, error) {
-	until := time.Now().Add(doorayLeaseTTL)
-	if d, ok := ctx.Deadline(); ok {
-		until = d.Add(time.Minute) // past the run's end, whatever the clocks
-	}
 	b := make([]byte, 12)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
 	owner := hex.EncodeToString(b)
 	var got string
-	err := s.pool.QueryRow(ctx, `INSERT INTO dooray_leases (key, owner, until) VALUES ($1, $2, $3)
-		ON CONFLICT (key) DO UPDATE SET owner = $2, until = $3 WHERE dooray_leases.until < now()
-		RETURNING owner`, key, owner, until).Scan(&got)
+	// The database's clock decides, so workers' clocks need not agree.
+	err := s.pool.QueryRow(ctx, `INSERT INTO dooray_leases (key, owner, until) VALUES ($1, $2, now() + make_interval(secs => $3))
+		ON CONFLICT (key) DO UPDATE SET owner = $2, until = excluded.until WHERE dooray_leases.until < now()
+		RETURNING owner`, key, owner, s.leaseTTL.Seconds()).Scan(&got)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("dooray %s: %w", key, ErrDoorayBusy)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &DoorayLease{s: s, key: key, owner: owner}, nil
+	l := &DoorayLease{s: s, key: key, owner: owner, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.renew()
+	return l, nil
+}
+
+// renew extends the lease until Release. A renewal the database misses is
+// tried again at the next tick; the lease runs out only when they all fail.
+func (l *DoorayLease) renew() {
+	defer close(l.done)
+	tick := time.NewTicker(l.s.leaseRenew)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), l.s.leaseRenew)
+			_, _ = l.s.pool.Exec(ctx, `UPDATE dooray_leases SET until = now() + make_interval(secs => $3)
+				WHERE key = $1 AND owner = $2`, l.key, l.owner, l.s.leaseTTL.Seconds())
+			cancel()
+		}
+	}
 }
 
 // Release gives the lease up. It is safe to call more than once.
@@ -674,6 +696,8 @@ func (l *DoorayLease) Release() {
 	if l.owner == "" {
 		return
 	}
+	close(l.stop)
+	<-l.done
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// Left behind when the database is away: it runs out by itself.

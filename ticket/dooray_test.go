@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/contiple/contiple-worker/internal/testenv"
 	"github.com/contiple/contiple-worker/ticket"
 )
 
@@ -235,4 +236,36 @@ func TestDooraySyncCursorNeverGoesBack(t *testing.T) {
 	if ps, _ := s.DoorayProjects(ctx); len(ps) != 0 {
 		t.Errorf("a resolved ticket's project is still polled: %v", ps)
 	}
+}
+
+// A Dooray! lease holds while its run lives, however long (it is renewed),
+// and runs out soon after the worker holding it dies, so that the work is
+// not stuck for the task's whole timeout.
+func TestDoorayLeaseRenewedWhileHeldAndRunsOutWhenAbandoned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := ticket.NewStore(testenv.NewDatabase(t), nil)
+	ticket.SetDoorayLeaseTiming(s, time.Second, 200*time.Millisecond)
+	held, err := s.LeaseDoorayEscalation(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // well past the TTL: renewed
+	if _, err := s.LeaseDoorayEscalation(ctx, 7); !errors.Is(err, ticket.ErrDoorayBusy) {
+		t.Fatalf("a held lease was taken after its TTL: %v", err)
+	}
+	held.Abandon()
+	testenv.WaitFor(t, 10*time.Second, "the abandoned lease to run out", func() bool {
+		l, err := s.LeaseDoorayEscalation(ctx, 7)
+		if err == nil {
+			l.Release()
+		}
+		return err == nil
+	})
+	l, err := s.LeaseDoorayComment(ctx, 7) // another key is its own lease
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Release()
+	l.Release() // twice is harmless
 }

@@ -20,11 +20,14 @@ type Store struct {
 	now    func() time.Time
 	// suppressFor is how long a hard bounce stops mail to its address.
 	suppressFor time.Duration
+	// leaseTTL and leaseRenew time the Dooray! leases (see DoorayLease).
+	leaseTTL, leaseRenew time.Duration
 }
 
 // NewStore returns a Store on pool. sealer may be nil (see Sealer).
 func NewStore(pool *pgxpool.Pool, sealer *Sealer) *Store {
-	return &Store{pool: pool, sealer: sealer, now: time.Now, suppressFor: DefaultSuppressFor}
+	return &Store{pool: pool, sealer: sealer, now: time.Now, suppressFor: DefaultSuppressFor,
+		leaseTTL: doorayLeaseTTL, leaseRenew: doorayLeaseRenew}
 }
 
 const ticketColumns = `id, service_key, subject, status, priority, channel, customer_name, customer_email,
