@@ -25,7 +25,7 @@ func BenchmarkMailSendPostfix(b *testing.B) {
 			host, port, _ := net.SplitHostPort(addr)
 			p, _ := strconv.Atoi(port)
 			sender, err := mailer.NewSender(mailer.SMTPConfig{Host: host, Port: p, TLS: "none", Timeout: 10 * time.Second,
-				HELO: "worker.test", MaxIdle: workers})
+				HELO: "worker.test"}) // at most 4 sessions open and idle, as serve by default
 			if err != nil {
 				b.Fatal(err)
 			}

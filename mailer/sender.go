@@ -30,6 +30,10 @@ type SMTPConfig struct {
 
 	TLSConfig   *tls.Config   // nil: verify Host, TLS 1.2 or later
 	MaxIdle     int           // idle connections kept for reuse; 0 = 4, -1 = none
+	// MaxConns bounds the SMTP sessions open at once: more sends wait for
+	// one. Servers limit them (Exchange Online: 3 per mailbox), and on a
+	// small machine a few sessions move more mail than many. 0 = 4, -1 = no limit.
+	MaxConns int
 	IdleTimeout time.Duration // an idle connection older than this is closed; 0 = 30s
 	// DialContext replaces net.Dialer (tests, proxies). Implicit TLS is still
 	// layered on top by the Sender.
@@ -46,6 +50,9 @@ func (c SMTPConfig) withDefaults() SMTPConfig {
 	if c.MaxIdle == 0 {
 		c.MaxIdle = 4
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 4
+	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 30 * time.Second
 	}
@@ -60,6 +67,8 @@ func (c SMTPConfig) withDefaults() SMTPConfig {
 // sessions instead of dialling for each mail. Safe for concurrent use.
 type Sender struct {
 	cfg SMTPConfig
+
+	slots chan struct{} // one per open session (MaxConns); nil: no limit
 
 	mu     sync.Mutex
 	idle   []*session
@@ -95,7 +104,11 @@ func NewSender(cfg SMTPConfig) (*Sender, error) {
 	default:
 		return nil, fmt.Errorf("smtp: auth %q is not plain or login", cfg.Auth)
 	}
-	return &Sender{cfg: cfg}, nil
+	s := &Sender{cfg: cfg}
+	if cfg.MaxConns > 0 {
+		s.slots = make(chan struct{}, cfg.MaxConns)
+	}
+	return s, nil
 }
 
 // Addr is host:port of the server, e.g. as a rate-limit key.
@@ -244,6 +257,14 @@ func (s *Sender) Send(ctx context.Context, m *Message) error {
 	msg, err := m.Build()
 	if err != nil {
 		return err
+	}
+	if s.slots != nil {
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-ctx.Done():
+			return classify(ctx.Err(), ctx)
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		ses, reused, err := s.get(ctx)

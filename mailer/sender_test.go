@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +84,59 @@ func TestSenderConcurrentSendsShareSessions(t *testing.T) {
 	if len(f.Messages()) != 40 || s.Dials() > 6 {
 		t.Fatalf("accepted %d, dials %d (want 40 over a few sessions)", len(f.Messages()), s.Dials())
 	}
+}
+
+// However many send at once, no more than MaxConns SMTP sessions are open.
+func TestSenderOpensAtMostMaxConnsSessions(t *testing.T) {
+	t.Parallel()
+	f := smtptest.New(t)
+	var mu sync.Mutex
+	open, most := 0, 0
+	s := newTestSender(t, f, func(c *SMTPConfig) {
+		c.MaxConns, c.MaxIdle = 2, 2
+		c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			open++
+			most = max(most, open)
+			mu.Unlock()
+			return &countedConn{Conn: conn, closed: func() { mu.Lock(); open--; mu.Unlock() }}, nil
+		}
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for w := 0; w < 10; w++ {
+		wg.Go(func() {
+			for i := 0; i < 5; i++ {
+				errs <- s.Send(context.Background(), numbered(w*5+i))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.Messages()) != 50 || most > 2 {
+		t.Fatalf("accepted %d, at most %d sessions open at once (want 50 over at most 2)", len(f.Messages()), most)
+	}
+}
+
+// countedConn calls closed once when it is closed.
+type countedConn struct {
+	net.Conn
+	once   sync.Once
+	closed func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.closed)
+	return c.Conn.Close()
 }
 
 func TestSenderRedialsAStaleIdleConnection(t *testing.T) {

@@ -305,10 +305,11 @@ func newSender(cfg *config.Config, logins oauthLogins) (*mailer.Sender, error) {
 			return nil, fmt.Errorf("smtp: %w", err)
 		}
 	}
-	// One idle SMTP session per worker: with fewer, sessions are closed after
-	// a mail and dialled again for the next when every worker is sending.
+	// As many idle sessions as may be open: none is closed after a mail only
+	// to be dialled again for the next.
 	return mailer.NewSender(mailer.SMTPConfig{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: password, Token: token, Timeout: cfg.SMTP.Timeout.Std(), MaxIdle: workers})
+		Username: cfg.SMTP.Username, Password: password, Token: token, Timeout: cfg.SMTP.Timeout.Std(),
+		MaxConns: cfg.SMTP.MaxConnections, MaxIdle: cfg.SMTP.MaxConnections})
 }
 
 // mailboxIntakes reads each service's mailbox with its password or OAuth2 login.

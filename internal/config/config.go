@@ -55,6 +55,7 @@ type SMTP struct {
 	PasswordFile     string   `yaml:"password_file"`
 	RatePerMinute    int      `yaml:"rate_per_minute"`    // 0 = no limit; shared by all workers
 	RecipientPerHour int      `yaml:"recipient_per_hour"` // cap of mails to one address; 0 = 10; more wait for the next hour
+	MaxConnections   int      `yaml:"max_connections"`    // SMTP sessions open at once per process; 0 = 4
 	SuppressFor      Duration `yaml:"suppress_for"`       // a hard bounce stops mail to the address this long; 0 = 168h
 	Timeout          Duration `yaml:"timeout"`            // per SMTP session; 0 = 30s
 	AllowInsecure    bool     `yaml:"allow_insecure"`     // credentials in clear (tls: none) to a host not on loopback

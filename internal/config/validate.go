@@ -53,6 +53,9 @@ func (c *Config) Validate() []Problem {
 	if c.SMTP.SuppressFor < 0 {
 		v.add("smtp.suppress_for", "must be 0 (the default, 168h) or more")
 	}
+	if c.SMTP.MaxConnections < 0 {
+		v.add("smtp.max_connections", "must be 0 (the default, 4) or more")
+	}
 	if c.SMTP.RatePerMinute < 0 {
 		v.add("smtp.rate_per_minute", "must be 0 (no limit) or more")
 	}
