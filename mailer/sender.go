@@ -28,12 +28,12 @@ type SMTPConfig struct {
 	Timeout time.Duration // per SMTP command; 0 = 30s
 	HELO    string        // empty: the host name
 
-	TLSConfig   *tls.Config   // nil: verify Host, TLS 1.2 or later
-	MaxIdle     int           // idle connections kept for reuse; 0 = 4, -1 = none
+	TLSConfig *tls.Config // nil: verify Host, TLS 1.2 or later
+	MaxIdle   int         // idle connections kept for reuse; 0 = 4, -1 = none
 	// MaxConns bounds the SMTP sessions open at once: more sends wait for
 	// one. Servers limit them (Exchange Online: 3 per mailbox), and on a
 	// small machine a few sessions move more mail than many. 0 = 4, -1 = no limit.
-	MaxConns int
+	MaxConns    int
 	IdleTimeout time.Duration // an idle connection older than this is closed; 0 = 30s
 	// DialContext replaces net.Dialer (tests, proxies). Implicit TLS is still
 	// layered on top by the Sender.
