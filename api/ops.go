@@ -101,11 +101,7 @@ func (v *V1) past(r *http.Request) (int, any, error) {
 }
 
 func (v *V1) unmask(r *http.Request) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	msg, err := pathID(r, "message")
+	id, msg, err := messagePath(r)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -153,6 +153,15 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// messagePath reads /tickets/{id}/messages/{message}/….
+func messagePath(r *http.Request) (id, msg int64, err error) {
+	if id, err = pathID(r, "id"); err != nil {
+		return 0, 0, err
+	}
+	msg, err = pathID(r, "message")
+	return id, msg, err
+}
+
 type createRequest struct {
 	Service       string `json:"service"`
 	Subject       string `json:"subject"`
@@ -307,11 +316,7 @@ func (v *V1) doorayComment(r *http.Request) (int, any, error) {
 }
 
 func (v *V1) mask(r *http.Request) (int, any, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return 0, nil, err
-	}
-	msg, err := pathID(r, "message")
+	id, msg, err := messagePath(r)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -72,18 +72,7 @@ func (s *Store) sealCopies(ctx context.Context, tx pgx.Tx, messageID int64) erro
 // sealRaw seals (or, without a key, drops) the raw mail of the inbound rows
 // matching where (with its one argument) that still hold theirs in clear.
 func (s *Store) sealRaw(ctx context.Context, tx pgx.Tx, where string, arg any) error {
-	rows, err := tx.Query(ctx, `SELECT id, raw FROM inbound_mails WHERE `+where+` AND raw_state = 'kept' FOR UPDATE`, arg)
-	if err != nil {
-		return err
-	}
-	type blob struct {
-		id   int64
-		data []byte
-	}
-	raws, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (blob, error) {
-		var b blob
-		return b, r.Scan(&b.id, &b.data)
-	})
+	raws, err := blobs(ctx, tx, `SELECT id, raw FROM inbound_mails WHERE `+where+` AND raw_state = 'kept' FOR UPDATE`, arg)
 	if err != nil {
 		return err
 	}
@@ -112,18 +101,7 @@ func (s *Store) sealDuplicate(ctx context.Context, tx pgx.Tx, id int64) error {
 // unsealCopies restores what sealCopies sealed, once a message has no masked
 // span left.
 func (s *Store) unsealCopies(ctx context.Context, tx pgx.Tx, messageID int64) error {
-	rows, err := tx.Query(ctx, `SELECT id, raw_sealed FROM inbound_mails WHERE id IN (`+copiesOf+`) AND raw_state = 'sealed' FOR UPDATE`, messageID)
-	if err != nil {
-		return err
-	}
-	type blob struct {
-		id   int64
-		data []byte
-	}
-	raws, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (blob, error) {
-		var b blob
-		return b, r.Scan(&b.id, &b.data)
-	})
+	raws, err := blobs(ctx, tx, `SELECT id, raw_sealed FROM inbound_mails WHERE id IN (`+copiesOf+`) AND raw_state = 'sealed' FOR UPDATE`, messageID)
 	if err != nil {
 		return err
 	}
@@ -136,14 +114,7 @@ func (s *Store) unsealCopies(ctx context.Context, tx pgx.Tx, messageID int64) er
 			return err
 		}
 	}
-	rows, err = tx.Query(ctx, `SELECT id, sealed FROM message_attachments WHERE message_id = $1 AND sealed IS NOT NULL FOR UPDATE`, messageID)
-	if err != nil {
-		return err
-	}
-	atts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (blob, error) {
-		var b blob
-		return b, r.Scan(&b.id, &b.data)
-	})
+	atts, err := blobs(ctx, tx, `SELECT id, sealed FROM message_attachments WHERE message_id = $1 AND sealed IS NOT NULL FOR UPDATE`, messageID)
 	if err != nil {
 		return err
 	}
@@ -164,6 +135,24 @@ func (s *Store) unsealCopies(ctx context.Context, tx pgx.Tx, messageID int64) er
 		}
 	}
 	return nil
+}
+
+// blob is a row's id and one bytea column of it.
+type blob struct {
+	id   int64
+	data []byte
+}
+
+// blobs runs query (selecting an id and a bytea) and collects its rows.
+func blobs(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]blob, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (blob, error) {
+		var b blob
+		return b, r.Scan(&b.id, &b.data)
+	})
 }
 
 // The additional data of a sealed copy binds it to its row.

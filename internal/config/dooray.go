@@ -146,12 +146,7 @@ func (c *Config) validateDooray(v *validator) {
 	keys := map[string]bool{}
 	for i, o := range d.Organizations {
 		p := fmt.Sprintf("dooray.organizations[%d]", i)
-		if !serviceKey.MatchString(o.Key) {
-			v.add(p+".key", "%q must be lower case letters, digits, - or _, starting with a letter", o.Key)
-		} else if keys[o.Key] {
-			v.add(p+".key", "%q is declared twice", o.Key)
-		}
-		keys[o.Key] = true
+		v.key(p+".key", o.Key, keys)
 		if o.BaseURL == "" {
 			v.add(p+".base_url", "is required (https://api.dooray.com, https://api.gov-dooray.com, https://api.gov-dooray.co.kr, https://api.dooray.co.kr)")
 		} else {

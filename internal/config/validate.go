@@ -80,12 +80,7 @@ func (c *Config) Validate() []Problem {
 	keys := map[string]bool{}
 	for i, s := range c.Services {
 		p := fmt.Sprintf("services[%d]", i)
-		if !serviceKey.MatchString(s.Key) {
-			v.add(p+".key", "%q must be lower case letters, digits, - or _, starting with a letter", s.Key)
-		} else if keys[s.Key] {
-			v.add(p+".key", "%q is declared twice", s.Key)
-		}
-		keys[s.Key] = true
+		v.key(p+".key", s.Key, keys)
 		if s.Name == "" {
 			v.add(p+".name", "is required")
 		}
@@ -141,6 +136,16 @@ type validator struct{ problems []Problem }
 
 func (v *validator) add(path, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// key checks a lower-case key, unique among seen (which it adds it to).
+func (v *validator) key(path, key string, seen map[string]bool) {
+	if !serviceKey.MatchString(key) {
+		v.add(path, "%q must be lower case letters, digits, - or _, starting with a letter", key)
+	} else if seen[key] {
+		v.add(path, "%q is declared twice", key)
+	}
+	seen[key] = true
 }
 
 func (v *validator) port(path string, p int) {
