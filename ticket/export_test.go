@@ -12,3 +12,9 @@ func (l *DoorayLease) Abandon() {
 	<-l.done
 	l.owner = ""
 }
+
+// OnClaimJudged runs fn between a claim's guard verdict and its record.
+func OnClaimJudged(s *Store, fn func()) { s.judged = fn }
+
+// ErrReaddressed is errReaddressed, for tests.
+var ErrReaddressed = errReaddressed

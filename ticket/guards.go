@@ -2,8 +2,8 @@ package ticket
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,45 +17,64 @@ type verdict struct {
 	deferReason string
 }
 
-// guard checks, under the recipient's lock, the limits of mailing addr:
-// a recent bounce or one of our own addresses suppress the mail (a person
-// decides: unsuppress, correct the address, retry); the hourly cap only makes
-// it wait for the hour to have room again.
-func (s *Store) guard(ctx context.Context, tx pgx.Tx, id int64, addr string, g Guards, now time.Time) (verdict, error) {
+// guardFacts is what the guards read about a mail's recipient, under the
+// recipient's lock.
+type guardFacts struct {
+	bounced    *string     // the reason of an active suppression (a recent bounce)
+	ownService *string     // the service whose address it is
+	recent     []time.Time // with a cap: the mails of the last hour, oldest first (one being sent counts as sent now)
+}
+
+// claimIfAllowed reads the guard facts of mail @id and, when no guard stops
+// it, moves it to sending (attempts + 1), returning the new attempts (NULL
+// when it was not claimed). No row: the mail was sent. The cap's condition is
+// the one verdict applies.
+const claimIfAllowed = `WITH o AS (
+		SELECT id, lower(btrim(recipient)) AS addr FROM outbound_mails WHERE id = @id AND state <> 'sent'
+	), g AS (
+		SELECT
+			(SELECT f.reason FROM failing_addresses f WHERE f.address = o.addr AND ` + suppressionActive + `) AS bounced,
+			(SELECT key FROM services WHERE lower(address) = o.addr ORDER BY key LIMIT 1) AS own_service,
+			CASE WHEN @cap > 0 THEN ARRAY(SELECT coalesce(x.sent_at, @now) FROM outbound_mails x
+				WHERE lower(x.recipient) = o.addr AND x.id <> o.id
+					AND (x.state = 'sent' AND x.sent_at > @now::timestamptz - interval '1 hour' OR x.state = 'sending')
+				ORDER BY 1) ELSE '{}' END AS recent
+		FROM o
+	), u AS (
+		UPDATE outbound_mails SET state = 'sending', attempts = attempts + 1 FROM g
+		WHERE outbound_mails.id = @id AND outbound_mails.state <> 'sent' AND g.bounced IS NULL AND g.own_service IS NULL
+			AND (@cap <= 0 OR cardinality(g.recent) < @cap)
+		RETURNING attempts
+	)
+	SELECT g.bounced, g.own_service, g.recent, (SELECT attempts FROM u) FROM g`
+
+func (s *Store) guardArgs(id int64, g Guards, now time.Time) pgx.NamedArgs {
+	args := s.suppressionArgs(now)
+	args["id"], args["cap"] = id, g.RecipientPerHour
+	return args
+}
+
+// verdict says what the facts mean for mailing addr: a recent bounce or one
+// of our own addresses suppress the mail (a person decides: unsuppress,
+// correct the address, retry); the hourly cap only makes it wait for the hour
+// to have room again.
+func (f guardFacts) verdict(addr string, g Guards, now time.Time) verdict {
 	var v verdict
-	var err error
-	if v.suppress, err = s.suppressionOf(ctx, tx, addr, now); err != nil || v.suppress != "" {
-		return v, err
+	switch {
+	case f.bounced != nil:
+		v.suppress = fmt.Sprintf("%s is marked failing by a bounce (%s)", addr, strings.TrimSpace(*f.bounced))
+	case f.ownService != nil:
+		v.suppress = fmt.Sprintf("%s is the address of our service %q", addr, *f.ownService)
+	case g.RecipientPerHour > 0 && len(f.recent) >= g.RecipientPerHour:
+		// The window has room again when the oldest of those over the cap is an hour old.
+		v.deferUntil = f.recent[len(f.recent)-g.RecipientPerHour].Add(time.Hour)
+		if !v.deferUntil.After(now) {
+			v.deferUntil = now.Add(time.Minute)
+		}
+		v.deferReason = fmt.Sprintf("%s already got %d mails in the last hour (cap %d); waiting until %s",
+			addr, len(f.recent), g.RecipientPerHour, v.deferUntil.UTC().Format(time.RFC3339))
 	}
-	var service string
-	switch err := tx.QueryRow(ctx, "SELECT key FROM services WHERE lower(address) = $1 LIMIT 1", addr).Scan(&service); {
-	case err == nil:
-		v.suppress = fmt.Sprintf("%s is the address of our service %q", addr, service)
-		return v, nil
-	case !errors.Is(err, pgx.ErrNoRows):
-		return v, err
-	}
-	if g.RecipientPerHour <= 0 {
-		return v, nil
-	}
-	// The mails of the last hour (one being sent counts as sent now); the
-	// window has room again when the oldest of those over the cap is an hour old.
-	rows, err := tx.Query(ctx, `SELECT coalesce(sent_at, $3) FROM outbound_mails WHERE lower(recipient) = $1 AND id <> $2
-		AND (state = 'sent' AND sent_at > $3 - interval '1 hour' OR state = 'sending') ORDER BY 1`, addr, id, now)
-	if err != nil {
-		return v, err
-	}
-	recent, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
-	if err != nil || len(recent) < g.RecipientPerHour {
-		return v, err
-	}
-	v.deferUntil = recent[len(recent)-g.RecipientPerHour].Add(time.Hour)
-	if !v.deferUntil.After(now) {
-		v.deferUntil = now.Add(time.Minute)
-	}
-	v.deferReason = fmt.Sprintf("%s already got %d mails in the last hour (cap %d); waiting until %s",
-		addr, len(recent), g.RecipientPerHour, v.deferUntil.UTC().Format(time.RFC3339))
-	return v, nil
+	return v
 }
 
 // deferIn records that the mail waits for its recipient's next hour: it stays

@@ -85,24 +85,18 @@ func (s *Store) ReplyContext(ctx context.Context, id int64, kind MessageKind) (M
 	}
 	var mc MailContext
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		t, err := scanTicket(tx.QueryRow(ctx, "SELECT "+ticketColumns+" FROM tickets WHERE id = $1", id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(id)
-		}
-		if err != nil {
-			return err
-		}
-		mc, err = mailContext(ctx, tx, t, kind, 0)
-		return err
+		b := &pgx.Batch{}
+		queueMailContext(b, &mc, id, kind, 0)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	return mc, err
 }
 
-// mailContext reads the service, templates, forbidden words and threading
-// keys of a mail about t, in one round trip (a pipelined batch). exclude is
-// the outbound mail being sent, left out of its own References.
-func mailContext(ctx context.Context, q batcher, t Ticket, kind MessageKind, exclude int64) (MailContext, error) {
-	mc := MailContext{Ticket: t}
+// queueMailContext queues on b the reads of ticket ticketID with its
+// service, templates, forbidden words and threading keys for a mail of kind:
+// mc is filled as the batch's results are read. exclude is the outbound mail
+// being sent, left out of its own References.
+func queueMailContext(b *pgx.Batch, mc *MailContext, ticketID int64, kind MessageKind, exclude int64) {
 	var links []byte
 	var chain []string
 	add := func(id string) {
@@ -111,16 +105,27 @@ func mailContext(ctx context.Context, q batcher, t Ticket, kind MessageKind, exc
 			chain = append(chain, id)
 		}
 	}
-	b := &pgx.Batch{}
-	b.Queue(`SELECT key, name, address, locale, coalesce(settings->'links', '[]') FROM services WHERE key = $1`, t.Service).
+	b.Queue("SELECT "+ticketColumns+" FROM tickets WHERE id = $1", ticketID).QueryRow(func(r pgx.Row) error {
+		t, err := scanTicket(r)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound(ticketID)
+		}
+		mc.Ticket = t
+		return err
+	})
+	const service = `(SELECT service_key FROM tickets WHERE id = $1)`
+	b.Queue(`SELECT key, name, address, locale, coalesce(settings->'links', '[]') FROM services WHERE key = `+service, ticketID).
 		QueryRow(func(r pgx.Row) error {
 			if err := r.Scan(&mc.Service.Key, &mc.Service.Name, &mc.Service.Address, &mc.Service.Locale, &links); err != nil {
-				return fmt.Errorf("service %q of ticket %d: %w", t.Service, t.ID, err)
+				return fmt.Errorf("service %q of ticket %d: %w", mc.Ticket.Service, ticketID, err)
+			}
+			if json.Unmarshal(links, &mc.Service.Links) != nil {
+				mc.Service.Links = nil // malformed settings must not stop mail
 			}
 			return nil
 		})
 	b.Queue(`SELECT kind, locale, subject, text_body, html_body FROM mail_templates
-		WHERE service_key = $1 AND kind = $2 ORDER BY locale`, t.Service, kind).Query(func(rows pgx.Rows) error {
+		WHERE service_key = `+service+` AND kind = $2 ORDER BY locale`, ticketID, kind).Query(func(rows pgx.Rows) error {
 		var err error
 		mc.Templates, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TemplateDef, error) {
 			var d TemplateDef
@@ -129,13 +134,13 @@ func mailContext(ctx context.Context, q batcher, t Ticket, kind MessageKind, exc
 		})
 		return err
 	})
-	b.Queue(`SELECT word FROM forbidden_words WHERE service_key = $1 ORDER BY word`, t.Service).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT word FROM forbidden_words WHERE service_key = `+service+` ORDER BY word`, ticketID).Query(func(rows pgx.Rows) error {
 		var err error
 		mc.ForbiddenWords, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
 	b.Queue(`SELECT coalesce((SELECT body FROM ticket_messages WHERE ticket_id = $1 AND kind = 'customer'
-		ORDER BY id DESC LIMIT 1), '')`, t.ID).QueryRow(func(r pgx.Row) error { return r.Scan(&mc.CustomerText) })
+		ORDER BY id DESC LIMIT 1), '')`, ticketID).QueryRow(func(r pgx.Row) error { return r.Scan(&mc.CustomerText) })
 	// The conversation: the customer's mails (with the References they carried)
 	// and the mails we already sent, in time order.
 	b.Queue(`SELECT id, refs, customer FROM (
@@ -144,7 +149,7 @@ func mailContext(ctx context.Context, q batcher, t Ticket, kind MessageKind, exc
 			UNION ALL
 			SELECT mail_message_id, '{}', false, sent_at, id
 			FROM outbound_mails WHERE ticket_id = $1 AND state = 'sent' AND id <> $2
-		) c ORDER BY at, seq`, t.ID, exclude).Query(func(rows pgx.Rows) error {
+		) c ORDER BY at, seq`, ticketID, exclude).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
 			var refs []string
@@ -160,19 +165,15 @@ func mailContext(ctx context.Context, q batcher, t Ticket, kind MessageKind, exc
 				mc.InReplyTo = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if i := slices.Index(chain, mc.InReplyTo); mc.InReplyTo != "" && i >= 0 {
+			chain = append(append(chain[:i:i], chain[i+1:]...), mc.InReplyTo) // the parent comes last
+		}
+		mc.References = chain
+		return nil
 	})
-	if err := q.SendBatch(ctx, b).Close(); err != nil {
-		return mc, err
-	}
-	if json.Unmarshal(links, &mc.Service.Links) != nil {
-		mc.Service.Links = nil // malformed settings must not stop mail
-	}
-	if i := slices.Index(chain, mc.InReplyTo); mc.InReplyTo != "" && i >= 0 {
-		chain = append(append(chain[:i:i], chain[i+1:]...), mc.InReplyTo) // the parent comes last
-	}
-	mc.References = chain
-	return mc, nil
 }
 
 // ErrOutboundBusy is returned by LockOutbound while another worker holds the mail.
@@ -186,11 +187,14 @@ const outboundLockSpace = 0x6f757462
 // worker that dies loses the connection and with it the lock, so a task run
 // again after a crash can tell a crashed attempt (state sending, lock free)
 // from one still running elsewhere (ErrOutboundBusy). Each step is one
-// transaction.
+// transaction, sent as one pipelined batch where it can be: a mail costs five
+// round trips (lock, load, claim, record, unlock).
 type OutboundLock struct {
-	s    *Store
-	conn *pgxpool.Conn
-	id   int64
+	s        *Store
+	conn     *pgxpool.Conn
+	id       int64
+	ticketID int64 // 0: no such mail
+	kind     MessageKind
 }
 
 // LockOutbound takes the lock of outbound mail id without waiting.
@@ -199,8 +203,13 @@ func (s *Store) LockOutbound(ctx context.Context, id int64) (*OutboundLock, erro
 	if err != nil {
 		return nil, err
 	}
+	// The ticket and kind of a mail never change: read with the lock, they
+	// let Load read everything else in one batch.
 	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", int32(outboundLockSpace), int32(id)).Scan(&ok); err != nil {
+	var ticketID *int64
+	var kind *MessageKind
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2), o.ticket_id, o.kind
+		FROM (SELECT) x LEFT JOIN outbound_mails o ON o.id = $3`, int32(outboundLockSpace), int32(id), id).Scan(&ok, &ticketID, &kind); err != nil {
 		conn.Release()
 		return nil, err
 	}
@@ -208,7 +217,11 @@ func (s *Store) LockOutbound(ctx context.Context, id int64) (*OutboundLock, erro
 		conn.Release()
 		return nil, fmt.Errorf("outbound mail %d: %w", id, ErrOutboundBusy)
 	}
-	return &OutboundLock{s: s, conn: conn, id: id}, nil
+	l := &OutboundLock{s: s, conn: conn, id: id}
+	if ticketID != nil {
+		l.ticketID, l.kind = *ticketID, *kind
+	}
+	return l, nil
 }
 
 // Release gives the lock up. It is safe to call more than once.
@@ -231,11 +244,13 @@ func (l *OutboundLock) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 }
 
 // Load reads the mail with its ticket, note, service, templates and threading
-// keys, in two round trips (two pipelined batches). It needs no snapshot of
-// its own: Claim checks the state again under the row's lock.
+// keys, in one round trip (a pipelined batch, so one implicit transaction).
+// Claim checks the state again under the row's lock.
 func (l *OutboundLock) Load(ctx context.Context) (OutboundMail, error) {
 	var m OutboundMail
-	var t Ticket
+	if l.ticketID == 0 {
+		return m, fmt.Errorf("outbound mail %d: %w", l.id, ErrNotFound)
+	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT o.id, o.ticket_id, o.ticket_message_id, o.kind, o.recipient, o.mail_message_id, o.state,
 			o.attempts, o.last_error, o.created_at, o.sent_at, m.body
@@ -247,17 +262,8 @@ func (l *OutboundLock) Load(ctx context.Context) (OutboundMail, error) {
 		}
 		return err
 	})
-	b.Queue("SELECT "+ticketColumns+" FROM tickets WHERE id = (SELECT ticket_id FROM outbound_mails WHERE id = $1)", l.id).
-		QueryRow(func(r pgx.Row) (err error) {
-			t, err = scanTicket(r)
-			return err
-		})
-	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
-		return m, err
-	}
-	var err error
-	m.MailContext, err = mailContext(ctx, l.conn, t, m.Kind, m.ID)
-	return m, err
+	queueMailContext(b, &m.MailContext, l.ticketID, l.kind, l.id)
+	return m, l.conn.SendBatch(ctx, b).Close()
 }
 
 // ClaimOutcome is what Claim decided.
@@ -285,51 +291,83 @@ type Guards struct {
 }
 
 // Claim moves the mail to sending (attempts + 1) unless it was sent already
-// or a guard stops it (see guard): the address bounced recently, or it is one
+// or a guard stops it (see guardFacts): the address bounced recently, or it is one
 // of our services' own addresses (suppressed); or the address already got
 // RecipientPerHour mails in the last hour (deferred: it stays pending for the
 // next window, never dropped). A failed or suppressed mail is claimable
 // again, so a retry from the dashboard after a fix works.
+//
+// The claim is one round trip: one batch, so one implicit transaction, that
+// locks the row, then the recipient (one recipient at a time, so two workers
+// cannot both pass the hourly cap), reads the guards and moves the row to
+// sending only when none stops it. A guard that stops it is recorded by a
+// second transaction, for the same recipient only.
 func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 	var c Claim
-	err := l.tx(ctx, func(tx pgx.Tx) error {
-		var recipient string
-		var ticketID int64
-		err := tx.QueryRow(ctx, `SELECT state, recipient, ticket_id, attempts FROM outbound_mails WHERE id = $1 FOR UPDATE`, l.id).
-			Scan(&c.Previous, &recipient, &ticketID, &c.Attempts)
+	var addr string
+	var ticketID int64
+	var facts guardFacts
+	var claimed *int
+	now := l.s.now()
+	b := &pgx.Batch{}
+	b.Queue(`SELECT state, lower(btrim(recipient)), ticket_id, attempts FROM outbound_mails WHERE id = $1 FOR UPDATE`, l.id).
+		QueryRow(func(r pgx.Row) error {
+			err := r.Scan(&c.Previous, &addr, &ticketID, &c.Attempts)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("outbound mail %d: %w", l.id, ErrNotFound)
+			}
+			return err
+		})
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtext('contiple:recipient:' || lower(btrim(recipient))))
+		FROM outbound_mails WHERE id = $1 AND state <> 'sent'`, l.id)
+	b.Queue(claimIfAllowed, l.s.guardArgs(l.id, g, now)).QueryRow(func(r pgx.Row) error {
+		err := r.Scan(&facts.bounced, &facts.ownService, &facts.recent, &claimed)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("outbound mail %d: %w", l.id, ErrNotFound)
+			return nil // sent already
 		}
-		if err != nil {
-			return err
-		}
-		if c.Previous == OutboundSent {
-			c.Outcome = ClaimAlreadySent
-			return nil
-		}
-		addr := strings.ToLower(strings.TrimSpace(recipient))
-		// One recipient at a time, so two workers cannot both pass the hourly cap.
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('contiple:recipient:' || $1))", addr); err != nil {
-			return err
-		}
-		now := l.s.now()
-		v, err := l.s.guard(ctx, tx, l.id, addr, g, now)
-		if err != nil {
-			return err
-		}
-		switch {
-		case v.suppress != "":
-			c.Outcome, c.Reason = ClaimSuppressed, v.suppress
-			return suppressIn(ctx, tx, l.id, ticketID, v.suppress, now)
-		case !v.deferUntil.IsZero():
-			c.Outcome, c.Reason, c.Until = ClaimDeferred, v.deferReason, v.deferUntil
-			return deferIn(ctx, tx, l.id, ticketID, v.deferReason, v.deferUntil, now)
-		}
-		c.Outcome = ClaimSend
-		return tx.QueryRow(ctx, `UPDATE outbound_mails SET state = 'sending', attempts = attempts + 1
-			WHERE id = $1 AND state <> 'sent' RETURNING attempts`, l.id).Scan(&c.Attempts)
+		return err
 	})
-	return c, err
+	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
+		return c, err
+	}
+	switch v := facts.verdict(addr, g, now); {
+	case c.Previous == OutboundSent:
+		c.Outcome = ClaimAlreadySent
+	case claimed != nil:
+		c.Outcome, c.Attempts = ClaimSend, *claimed
+	case v.suppress != "":
+		c.Outcome, c.Reason = ClaimSuppressed, v.suppress
+		return c, l.record(ctx, addr, func(tx pgx.Tx) error { return suppressIn(ctx, tx, l.id, ticketID, v.suppress, now) })
+	case !v.deferUntil.IsZero():
+		c.Outcome, c.Reason, c.Until = ClaimDeferred, v.deferReason, v.deferUntil
+		return c, l.record(ctx, addr, func(tx pgx.Tx) error {
+			return deferIn(ctx, tx, l.id, ticketID, v.deferReason, v.deferUntil, now)
+		})
+	default:
+		return c, fmt.Errorf("outbound mail %d: not claimed, and no guard says why", l.id)
+	}
+	return c, nil
+}
+
+// errReaddressed is returned when a mail's recipient changed between a
+// guard's verdict and its record: the verdict was about another address.
+var errReaddressed = errors.New("the recipient changed while the mail was being claimed; try again")
+
+// record runs fn in a transaction if the mail still goes to addr.
+func (l *OutboundLock) record(ctx context.Context, addr string, fn func(pgx.Tx) error) error {
+	if l.s.judged != nil {
+		l.s.judged()
+	}
+	return l.tx(ctx, func(tx pgx.Tx) error {
+		var now string
+		if err := tx.QueryRow(ctx, "SELECT lower(btrim(recipient)) FROM outbound_mails WHERE id = $1 FOR UPDATE", l.id).Scan(&now); err != nil {
+			return err
+		}
+		if now != addr {
+			return fmt.Errorf("outbound mail %d: %w", l.id, errReaddressed)
+		}
+		return fn(tx)
+	})
 }
 
 func suppressIn(ctx context.Context, tx pgx.Tx, id, ticketID int64, reason string, now time.Time) error {

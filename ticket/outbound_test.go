@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,5 +289,77 @@ func TestOutboundGuards(t *testing.T) {
 	lk = outLock(t, s, ids[2])
 	if c, err := lk.Claim(ctx, ticket.Guards{RecipientPerHour: 2}); err != nil || c.Outcome != ticket.ClaimSend {
 		t.Fatalf("claim an hour later: %+v %v", c, err)
+	}
+}
+
+// Workers claiming mails to one recipient at once pass the hourly cap no
+// more often than it allows: the recipient's lock is held from the guards'
+// read to the claim.
+func TestOutboundCapHoldsUnderConcurrentClaims(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := newStore(t, nil)
+	const mails, limit = 8, 3
+	var ids []int64
+	for range mails {
+		ids = append(ids, outResolve(t, s, pool, outTicket(t, s, pool, "Many@Example.jp").ID))
+	}
+	outcomes := make(chan ticket.ClaimOutcome, mails)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			lk, err := s.LockOutbound(ctx, id)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer lk.Release()
+			c, err := lk.Claim(ctx, ticket.Guards{RecipientPerHour: limit})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			outcomes <- c.Outcome
+		})
+	}
+	wg.Wait()
+	close(outcomes)
+	count := map[ticket.ClaimOutcome]int{}
+	for o := range outcomes {
+		count[o]++
+	}
+	if count[ticket.ClaimSend] != limit || count[ticket.ClaimDeferred] != mails-limit {
+		t.Fatalf("outcomes %v; want %d sent and %d deferred", count, limit, mails-limit)
+	}
+}
+
+// A guard's verdict is about one address: when the operator corrects the
+// address between the verdict and its record, nothing is recorded and the
+// claim fails, so the retry judges the new address.
+func TestOutboundVerdictNotRecordedForANewAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := newStore(t, nil)
+	tk := outTicket(t, s, pool, "typo@exmaple.jp")
+	id := outResolve(t, s, pool, tk.ID)
+	if _, err := pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason, created_at)
+		VALUES ('typo@exmaple.jp', '5.1.2 bad domain', now() + interval '1 second')`); err != nil {
+		t.Fatal(err)
+	}
+	ticket.OnClaimJudged(s, func() {
+		ticket.OnClaimJudged(s, nil)
+		if _, err := s.Update(ctx, tk.ID, ticket.TicketUpdate{CustomerEmail: new("taro@example.jp"), Actor: "sato"}); err != nil {
+			t.Error(err)
+		}
+	})
+	lk := outLock(t, s, id)
+	if c, err := lk.Claim(ctx, ticket.Guards{}); !errors.Is(err, ticket.ErrReaddressed) {
+		t.Fatalf("claim = %+v, %v; want the readdress noticed", c, err)
+	}
+	if got, _ := s.Outbound(ctx, id); got.State != ticket.OutboundPending || got.Recipient != "taro@example.jp" {
+		t.Fatalf("after the readdress: %+v; want pending to the new address", got)
+	}
+	if c, err := lk.Claim(ctx, ticket.Guards{}); err != nil || c.Outcome != ticket.ClaimSend {
+		t.Fatalf("claim again = %+v, %v; want send", c, err)
 	}
 }

@@ -22,6 +22,9 @@ type Store struct {
 	suppressFor time.Duration
 	// leaseTTL and leaseRenew time the Dooray! leases (see DoorayLease).
 	leaseTTL, leaseRenew time.Duration
+	// judged, when set, runs between a claim's guard verdict and its record
+	// (tests change the mail there).
+	judged func()
 }
 
 // NewStore returns a Store on pool. sealer may be nil (see Sealer).

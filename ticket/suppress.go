@@ -62,21 +62,6 @@ func (s *Store) Suppressed(ctx context.Context, limit int) ([]Suppression, error
 	})
 }
 
-// suppressionOf is why mail to addr (lower case) is stopped now, or "".
-func (s *Store) suppressionOf(ctx context.Context, q querier, addr string, now time.Time) (string, error) {
-	args := s.suppressionArgs(now)
-	args["addr"] = addr
-	var reason string
-	err := q.QueryRow(ctx, `SELECT f.reason FROM failing_addresses f WHERE f.address = @addr AND `+suppressionActive, args).Scan(&reason)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s is marked failing by a bounce (%s)", addr, strings.TrimSpace(reason)), nil
-}
-
 // Unsuppress lifts the suppression of address, with an event on the ticket
 // whose mail bounced. The mails it stopped are not sent by this: retry them
 // (`outbox retry`, or Run in the dashboard).
