@@ -156,8 +156,13 @@ func (s *Sender) dialOnce(ctx context.Context) (_ *session, rejected func(contex
 		ses.raw = c
 		return c, nil
 	}
+	// A mail is four round trips: MAIL, RCPT, DATA, the message. go-mail's
+	// NOOP before each mail and NOOP+RSET after it would add three: a
+	// transaction ends with the reply to its data (RFC 5321 §4.1.1.4), and a
+	// session the server closed while idle fails at MAIL, before anything
+	// was sent, and is dialled again (Send).
 	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(s.cfg.Timeout),
-		gomail.WithDialContextFunc(dial), gomail.WithTLSConfig(s.cfg.TLSConfig)}
+		gomail.WithDialContextFunc(dial), gomail.WithTLSConfig(s.cfg.TLSConfig), gomail.WithoutNoop(), gomail.WithoutRset()}
 	if s.cfg.TLS == "starttls" {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	} else {
@@ -288,9 +293,9 @@ func (s *Sender) Send(ctx context.Context, m *Message) error {
 			return nil
 		}
 		se := classify(err, ctx)
-		// An idle session the server had closed fails its NOOP before anything
-		// is sent: dial once more.
-		if reused && attempt == 0 && se.Stage == "conn" && ctx.Err() == nil {
+		// An idle session the server had closed fails its first command
+		// without a reply, before anything is sent: dial once more.
+		if reused && attempt == 0 && se.Code == 0 && (se.Stage == "conn" || se.Stage == "mail") && ctx.Err() == nil {
 			continue
 		}
 		return se
