@@ -518,6 +518,11 @@ mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_reject_unlisted_recipient = no
 default_transport = error:no outside mail here
+
+# discard.$MAIL_DOMAIN is accepted, queued and thrown away by discard(8): benchmarks of
+# handing mail to Postfix send there, so they do not also measure Dovecot delivering
+# every mail on the same cores (as a relay would, off this machine, in production).
+transport_maps = inline:{discard.$MAIL_DOMAIN=discard:benchmark}
 relay_transport = error:no outside mail here
 local_transport = error:no local mail here
 
@@ -610,6 +615,7 @@ cmd_env() {
     "CONTIPLE_LMTP_ADDR=127.0.0.1:$LMTP_PORT" \
     "CONTIPLE_SMTP_ADDR=127.0.0.1:$SMTP_PORT" \
     "CONTIPLE_MAIL_DOMAIN=$MAIL_DOMAIN" \
+    "CONTIPLE_SMTP_DISCARD_DOMAIN=discard.$MAIL_DOMAIN" \
     "CONTIPLE_OAUTH_SIGNING_KEY=$(oauth_signing_key)" \
     "CONTIPLE_CHROMIUM=$CHROMIUM" \
     "CONTIPLE_SERVICES_DIR=$S"; do
