@@ -66,6 +66,7 @@ func BenchmarkIntakeFromDovecot(b *testing.B) {
 // holds 10⁴ or 10⁶ tickets, each with its customer message and its inbound
 // mail (processed and acknowledged, in the same mailbox and UIDVALIDITY as the
 // new mail), seeded with COPY: the cost of a mail must not grow with history.
+// It reports mails/s and the process's peak RSS while the mail comes in.
 func BenchmarkIntakeHistory(b *testing.B) {
 	const mails = 500
 	for _, tickets := range []int{10_000, 1_000_000} {
@@ -86,19 +87,23 @@ func BenchmarkIntakeHistory(b *testing.B) {
 			src.Close()
 			seedHistory(b, in.pool, tickets, uidValidity)
 			var total time.Duration
+			var peak int64 // KiB, of the intake alone (not the seeding)
 			round := 0
 			for b.Loop() {
 				b.StopTimer()
 				round++
 				appendBenchMails(b, u, fmt.Sprintf("history%d", round), mails)
 				stop := runWorkers(b, in, 4)
+				testenv.ResetPeakRSS(b)
 				b.StartTimer()
 				total += intakeOnce(b, in.pool, poll, mi)
 				b.StopTimer()
+				peak = max(peak, testenv.PeakRSS(b, 0))
 				stop()
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(b.N*mails)/total.Seconds(), "mails/s")
+			b.ReportMetric(float64(peak)/1024, "peak-RSS-MB")
 		})
 	}
 }

@@ -79,8 +79,8 @@ func BenchmarkExtractReply(b *testing.B) {
 	for _, p := range pathologicalReplies {
 		text := p.prefix + strings.Repeat(p.unit, int(min(p.count, uint32(maxFuzzReply/len(p.unit)))))
 		name := p.unit
-		if len(name) > 12 {
-			name = name[:12]
+		if r := []rune(name); len(r) > 12 {
+			name = string(r[:12]) // whole characters: a name cut inside one prints as �
 		}
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))

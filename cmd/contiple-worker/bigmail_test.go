@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,7 +120,7 @@ services:
 		time.Sleep(50 * time.Millisecond)
 	}
 	took = time.Since(start)
-	peakMB = float64(vmHWM(tb, cmd.Process.Pid)) / 1024
+	peakMB = float64(testenv.PeakRSS(tb, cmd.Process.Pid)) / 1024
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {
 		log, _ := os.ReadFile(logFile.Name())
@@ -136,28 +134,6 @@ services:
 		tb.Errorf("%d attachments of %d bytes stored, want %d of about 18.5 MB each", stored, bytes, big)
 	}
 	return peakMB, took
-}
-
-// vmHWM is the peak resident set of process pid in KiB, as the kernel counts it.
-func vmHWM(tb testing.TB, pid int) int64 {
-	tb.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return kb
-		}
-	}
-	tb.Fatal("no VmHWM in /proc/pid/status")
-	return 0
 }
 
 // TestBigMailDoesNotCrashLoop is the crash-loop case: a worker that
