@@ -269,8 +269,16 @@ func (s *Server) Issued(clientID string) int {
 // expired), without any grant.
 func (s *Server) AccessToken(user string, ttl time.Duration) string {
 	now := time.Now()
+	// exp is whole seconds, rounded up: the token lives at least the
+	// expires_in the client is told (truncating would take up to a second off
+	// a two-second test token, and the client's early refresh would miss it).
+	exp := now.Add(ttl)
+	expSec := exp.Unix()
+	if exp.Nanosecond() > 0 {
+		expSec++
+	}
 	claims := map[string]any{"iss": s.URL, "sub": user, "email": user, "iat": now.Unix(),
-		"exp": now.Add(ttl).Unix(), "jti": randomHex(8)}
+		"exp": expSec, "jti": randomHex(8)}
 	enc := base64.RawURLEncoding
 	h, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT"})
 	c, _ := json.Marshal(claims)
