@@ -18,7 +18,7 @@ const module = "github.com/contiple/contiple-worker/"
 var allowedImports = map[string][]string{
 	"cmd/contiple-worker": {"*"},
 	"jobs":                {"ticket", "channels", "channels/email", "mailer", "dooray"},
-	"ticket":              {"channels"},
+	"ticket":              {"channels", "internal/seal"},
 	"channels":            {},
 	"channels/email":      {"channels"},
 	"mailer":              {},
@@ -31,7 +31,8 @@ var allowedImports = map[string][]string{
 	"internal/benchtable": {},
 	"internal/smtptest":   {},
 	"internal/redisconn":  {},
-	"internal/oauth":      {},
+	"internal/oauth":      {"internal/seal"},
+	"internal/seal":       {},
 	// The OAuth2 authorization fake: tests and `demo --oauth2` (it imports no testing).
 	"internal/oauth/oauthtest": {},
 	// The demo is a feature (DESIGN.md): cmd gives it the worker to run.

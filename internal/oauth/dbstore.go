@@ -27,7 +27,7 @@ func (d DBStore) Load(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("refresh token of %s: %w", d.Login, err)
 	}
-	plain, err := d.Sealer.Open(d.Login, sealed)
+	plain, err := d.Sealer.Open(sealed, []byte(d.Login))
 	if err != nil {
 		return "", fmt.Errorf("refresh token of %s does not open with this CONTIPLE_MASK_KEY (was it changed? run `mailbox authorize` again): %w", d.Login, err)
 	}
@@ -36,7 +36,7 @@ func (d DBStore) Load(ctx context.Context) (string, error) {
 
 func (d DBStore) Save(ctx context.Context, token string) error {
 	_, err := d.Pool.Exec(ctx, `INSERT INTO oauth_refresh_tokens (login, sealed) VALUES ($1, $2)
-		ON CONFLICT (login) DO UPDATE SET sealed = excluded.sealed, updated_at = now()`, d.Login, d.Sealer.Seal(d.Login, []byte(token)))
+		ON CONFLICT (login) DO UPDATE SET sealed = excluded.sealed, updated_at = now()`, d.Login, d.Sealer.Seal([]byte(token), []byte(d.Login)))
 	if err != nil {
 		return fmt.Errorf("refresh token of %s: %w", d.Login, err)
 	}

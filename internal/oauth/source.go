@@ -322,7 +322,7 @@ func (s *Source) load(ctx context.Context) (*cached, error) {
 func (s *Source) decode(b []byte) (*cached, error) {
 	if s.opt.Sealer != nil {
 		var err error
-		if b, err = s.opt.Sealer.Open(s.cfg.Name, b); err != nil {
+		if b, err = s.opt.Sealer.Open(b, []byte(s.cfg.Name)); err != nil {
 			return nil, err
 		}
 	}
@@ -333,7 +333,7 @@ func (s *Source) decode(b []byte) (*cached, error) {
 func (s *Source) store(ctx context.Context, c cached) error {
 	b, _ := json.Marshal(c)
 	if s.opt.Sealer != nil {
-		b = s.opt.Sealer.Seal(s.cfg.Name, b)
+		b = s.opt.Sealer.Seal(b, []byte(s.cfg.Name))
 	}
 	ttl := c.Expiry.Sub(s.now())
 	if ttl <= 0 {
