@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,8 +54,21 @@ func printTicketList(w io.Writer, ts []ticket.Ticket) {
 func printTicketDetail(w io.Writer, t ticket.Ticket, msgs []ticket.Message, events []ticket.Event, full bool) {
 	fmt.Fprintf(w, "%s %s\n", ticket.Marker(t.ID), t.Subject)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  status\t%s\n  priority\t%s\n  service\t%s\n  channel\t%s\n  customer\t%s\n  assignee\t%s %s\n  created\t%s\n",
-		t.Status, t.Priority, t.Service, t.Channel, orDash(customer(t)), orDash(t.Assignee), t.Group, stamp(t.CreatedAt))
+	fmt.Fprintf(tw, "  status\t%s\n  priority\t%s\n  service\t%s\n  channel\t%s\n  customer\t%s\n",
+		t.Status, t.Priority, t.Service, t.Channel, orDash(customer(t)))
+	for _, k := range slices.Sorted(maps.Keys(t.CustomerFields)) {
+		fmt.Fprintf(tw, "    %s\t%s\n", k, t.CustomerFields[k])
+	}
+	fmt.Fprintf(tw, "  assignee\t%s %s\n  created\t%s\n", orDash(t.Assignee), t.Group, stamp(t.CreatedAt))
+	if t.Starred {
+		fmt.Fprintln(tw, "  starred\tyes (important)")
+	}
+	if t.SourceTicketID != nil {
+		fmt.Fprintf(tw, "  transferred from\t%s\n", ticket.Marker(*t.SourceTicketID))
+	}
+	if t.FeedbackRequestedAt != nil {
+		fmt.Fprintf(tw, "  feedback requested\t%s (inform the customer)\n", stamp(*t.FeedbackRequestedAt))
+	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nProcessing history:")
 	for _, m := range msgs {
