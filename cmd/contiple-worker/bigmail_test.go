@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -84,7 +83,7 @@ services:
 		tb.Fatal(err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin, "serve")
+	cmd := workerCommand(bin, "serve")
 	cmd.Env = append(append(os.Environ(), "CONTIPLE_DATABASE_URL="+testenv.URLFor(tb, pool), "CONTIPLE_REDIS_URL="+testenv.NewRedisDB(tb),
 		"CONTIPLE_CONFIG="+cfgPath, "CONTIPLE_LOG_LEVEL=warn"), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

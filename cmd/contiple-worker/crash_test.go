@@ -28,6 +28,14 @@ func buildWorker(t testing.TB) string {
 	return bin
 }
 
+// workerCommand runs the built worker with args. It dies with the test
+// binary (Pdeathsig), so a test killed midway leaves no worker behind.
+func workerCommand(bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
 // TestKilledWorkerLosesNoMailAndMakesNoSecondTicket puts 1,000 mails in a
 // Dovecot mailbox, then starts the worker and kills it (SIGKILL) at random
 // moments, several times, before letting one run to the end. Every mail must
@@ -63,7 +71,7 @@ services:
 	}
 	defer logFile.Close()
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve")
+		cmd := workerCommand(bin, "serve")
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, logFile, logFile
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -105,7 +105,7 @@ services:
 			w.log = f
 			t.Cleanup(func() { f.Close() })
 		}
-		w.cmd = exec.Command(bin, "serve", "--config", filepath.Join(dir, w.name+".yaml"))
+		w.cmd = workerCommand(bin, "serve", "--config", filepath.Join(dir, w.name+".yaml"))
 		w.cmd.Env, w.cmd.Stdout, w.cmd.Stderr = env, w.log, w.log
 		if err := w.cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -77,7 +77,7 @@ services:
 	}
 	env := append(os.Environ(), "CONTIPLE_CONFIG="+cfgPath, "CT_SMTP_PASSWORD="+smtpPassword, "CT_IMAP_PASSWORD="+imapPassword)
 	command := func(extra []string, args ...string) ([]byte, error) {
-		cmd := exec.Command(bin, args...)
+		cmd := workerCommand(bin, args...)
 		cmd.Env = append(append([]string{}, env...), extra...)
 		return cmd.CombinedOutput()
 	}
@@ -125,7 +125,7 @@ services:
 			t.Fatal(err)
 		}
 		defer logFile.Close()
-		cmd := exec.Command(bin, "serve")
+		cmd := workerCommand(bin, "serve")
 		// Dovecot refuses this password: the configured one is wrong.
 		cmd.Env = append(append([]string{}, env...), "CONTIPLE_DATABASE_URL="+dbURL, "CONTIPLE_REDIS_URL="+redisURL)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
