@@ -293,13 +293,20 @@ func (s *Sender) Send(ctx context.Context, m *Message) error {
 			return nil
 		}
 		se := classify(err, ctx)
-		// An idle session the server had closed fails its first command
-		// without a reply, before anything is sent: dial once more.
-		if reused && attempt == 0 && se.Code == 0 && (se.Stage == "conn" || se.Stage == "mail") && ctx.Err() == nil {
+		// An idle session the server had closed fails its first command,
+		// before anything of the mail is sent: without a reply, or with the
+		// 421 the server wrote as it closed (Postfix, Exchange). Dial once more.
+		if reused && attempt == 0 && staleSession(se) && ctx.Err() == nil {
 			continue
 		}
 		return se
 	}
+}
+
+// staleSession says whether a reused session's first command failed because
+// the server had closed it.
+func staleSession(se *SendError) bool {
+	return se.Stage == "conn" && se.Code == 0 || se.Stage == "mail" && (se.Code == 0 || se.Code == 421)
 }
 
 // SendBatch delivers several messages over the sessions of s (in practice one

@@ -156,6 +156,26 @@ func TestSenderRedialsAStaleIdleConnection(t *testing.T) {
 	}
 }
 
+// Postfix ends an idle session with "421 … timeout exceeded" before it
+// closes: the next mail reads that as the reply to MAIL, and is sent on a new
+// session.
+func TestSenderRedialsAfterTheServersIdleTimeout(t *testing.T) {
+	t.Parallel()
+	f := smtptest.New(t)
+	s := newTestSender(t, f, nil)
+	if err := s.Send(context.Background(), numbered(0)); err != nil {
+		t.Fatal(err)
+	}
+	f.TimeOutAll()
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Send(context.Background(), numbered(1)); err != nil {
+		t.Fatalf("send after the server timed the idle session out: %v", err)
+	}
+	if len(f.Messages()) != 2 || s.Dials() != 2 {
+		t.Fatalf("accepted %d, dials %d", len(f.Messages()), s.Dials())
+	}
+}
+
 func TestSenderClassifiesFailures(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -104,6 +104,17 @@ func (s *Server) CloseAll() {
 	}
 }
 
+// TimeOutAll ends every open connection as Postfix's idle timeout does: a
+// 421 reply nobody asked for, then the close.
+func (s *Server) TimeOutAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		io.WriteString(c.Conn(), "421 4.4.2 localhost Error: timeout exceeded\r\n")
+		c.Conn().Close()
+	}
+}
+
 // Host and Port split Addr for configurations.
 func (s *Server) Host() string { h, _, _ := net.SplitHostPort(s.Addr); return h }
 
