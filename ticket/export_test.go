@@ -15,6 +15,3 @@ func (l *DoorayLease) Abandon() {
 
 // OnClaimJudged runs fn between a claim's guard verdict and its record.
 func OnClaimJudged(s *Store, fn func()) { s.judged = fn }
-
-// ErrReaddressed is errReaddressed, for tests.
-var ErrReaddressed = errReaddressed

@@ -27,10 +27,12 @@ type guardFacts struct {
 
 // claimIfAllowed reads the guard facts of mail @id and, when no guard stops
 // it, moves it to sending (attempts + 1), returning the new attempts (NULL
-// when it was not claimed). No row: the mail was sent. The cap's condition is
+// when it was not claimed). No row: the mail was sent, or goes to another
+// address than @recipient, the one it was built for. The cap's condition is
 // the one verdict applies.
 const claimIfAllowed = `WITH o AS (
-		SELECT id, lower(btrim(recipient)) AS addr FROM outbound_mails WHERE id = @id AND state <> 'sent'
+		SELECT id, lower(btrim(recipient)) AS addr FROM outbound_mails
+		WHERE id = @id AND state <> 'sent' AND recipient = @recipient
 	), g AS (
 		SELECT
 			(SELECT f.reason FROM failing_addresses f WHERE f.address = o.addr AND ` + suppressionActive + `) AS bounced,
@@ -48,9 +50,9 @@ const claimIfAllowed = `WITH o AS (
 	)
 	SELECT g.bounced, g.own_service, g.recent, (SELECT attempts FROM u) FROM g`
 
-func (s *Store) guardArgs(id int64, g Guards, now time.Time) pgx.NamedArgs {
+func (s *Store) guardArgs(id int64, recipient string, g Guards, now time.Time) pgx.NamedArgs {
 	args := s.suppressionArgs(now)
-	args["id"], args["cap"] = id, g.RecipientPerHour
+	args["id"], args["recipient"], args["cap"] = id, recipient, g.RecipientPerHour
 	return args
 }
 

@@ -195,6 +195,9 @@ type OutboundLock struct {
 	id       int64
 	ticketID int64 // 0: no such mail
 	kind     MessageKind
+	// loaded is the recipient Load read: the address the mail is built for,
+	// which Claim holds the row to. nil: not loaded yet.
+	loaded *string
 }
 
 // LockOutbound takes the lock of outbound mail id without waiting.
@@ -263,7 +266,11 @@ func (l *OutboundLock) Load(ctx context.Context) (OutboundMail, error) {
 		return err
 	})
 	queueMailContext(b, &m.MailContext, l.ticketID, l.kind, l.id)
-	return m, l.conn.SendBatch(ctx, b).Close()
+	if err := l.conn.SendBatch(ctx, b).Close(); err != nil {
+		return m, err
+	}
+	l.loaded = &m.Recipient
+	return m, nil
 }
 
 // ClaimOutcome is what Claim decided.
@@ -297,6 +304,10 @@ type Guards struct {
 // next window, never dropped). A failed or suppressed mail is claimable
 // again, so a retry from the dashboard after a fix works.
 //
+// The mail is claimed for the recipient Load read, which it was built for:
+// when an operator corrected the address since, nothing is claimed and the
+// error says so (ErrReaddressed); the next attempt builds it anew.
+//
 // The claim is one round trip: one batch, so one implicit transaction, that
 // locks the row, then the recipient (one recipient at a time, so two workers
 // cannot both pass the hourly cap), reads the guards and moves the row to
@@ -304,15 +315,18 @@ type Guards struct {
 // second transaction, for the same recipient only.
 func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 	var c Claim
-	var addr string
+	if l.loaded == nil {
+		return c, fmt.Errorf("outbound mail %d: claimed before it was loaded", l.id)
+	}
+	var recipient, addr string
 	var ticketID int64
 	var facts guardFacts
 	var claimed *int
 	now := l.s.now()
 	b := &pgx.Batch{}
-	b.Queue(`SELECT state, lower(btrim(recipient)), ticket_id, attempts FROM outbound_mails WHERE id = $1 FOR UPDATE`, l.id).
+	b.Queue(`SELECT state, recipient, lower(btrim(recipient)), ticket_id, attempts FROM outbound_mails WHERE id = $1 FOR UPDATE`, l.id).
 		QueryRow(func(r pgx.Row) error {
-			err := r.Scan(&c.Previous, &addr, &ticketID, &c.Attempts)
+			err := r.Scan(&c.Previous, &recipient, &addr, &ticketID, &c.Attempts)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("outbound mail %d: %w", l.id, ErrNotFound)
 			}
@@ -320,7 +334,7 @@ func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 		})
 	b.Queue(`SELECT pg_advisory_xact_lock(hashtext('contiple:recipient:' || lower(btrim(recipient))))
 		FROM outbound_mails WHERE id = $1 AND state <> 'sent'`, l.id)
-	b.Queue(claimIfAllowed, l.s.guardArgs(l.id, g, now)).QueryRow(func(r pgx.Row) error {
+	b.Queue(claimIfAllowed, l.s.guardArgs(l.id, *l.loaded, g, now)).QueryRow(func(r pgx.Row) error {
 		err := r.Scan(&facts.bounced, &facts.ownService, &facts.recent, &claimed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // sent already
@@ -333,14 +347,16 @@ func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 	switch v := facts.verdict(addr, g, now); {
 	case c.Previous == OutboundSent:
 		c.Outcome = ClaimAlreadySent
+	case recipient != *l.loaded:
+		return c, fmt.Errorf("outbound mail %d: loaded for %s, now to %s: %w", l.id, *l.loaded, recipient, ErrReaddressed)
 	case claimed != nil:
 		c.Outcome, c.Attempts = ClaimSend, *claimed
 	case v.suppress != "":
 		c.Outcome, c.Reason = ClaimSuppressed, v.suppress
-		return c, l.record(ctx, addr, func(tx pgx.Tx) error { return suppressIn(ctx, tx, l.id, ticketID, v.suppress, now) })
+		return c, l.record(ctx, func(tx pgx.Tx) error { return suppressIn(ctx, tx, l.id, ticketID, v.suppress, now) })
 	case !v.deferUntil.IsZero():
 		c.Outcome, c.Reason, c.Until = ClaimDeferred, v.deferReason, v.deferUntil
-		return c, l.record(ctx, addr, func(tx pgx.Tx) error {
+		return c, l.record(ctx, func(tx pgx.Tx) error {
 			return deferIn(ctx, tx, l.id, ticketID, v.deferReason, v.deferUntil, now)
 		})
 	default:
@@ -349,22 +365,23 @@ func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 	return c, nil
 }
 
-// errReaddressed is returned when a mail's recipient changed between a
-// guard's verdict and its record: the verdict was about another address.
-var errReaddressed = errors.New("the recipient changed while the mail was being claimed; try again")
+// ErrReaddressed is returned by Claim when the mail's recipient is no longer
+// the one it was loaded for (an operator corrected it): load and claim again.
+var ErrReaddressed = errors.New("the recipient changed while the mail was being sent; it is built again for the new one")
 
-// record runs fn in a transaction if the mail still goes to addr.
-func (l *OutboundLock) record(ctx context.Context, addr string, fn func(pgx.Tx) error) error {
+// record runs fn in a transaction if the mail still goes to the loaded
+// recipient (the guard's verdict was about it).
+func (l *OutboundLock) record(ctx context.Context, fn func(pgx.Tx) error) error {
 	if l.s.judged != nil {
 		l.s.judged()
 	}
 	return l.tx(ctx, func(tx pgx.Tx) error {
 		var now string
-		if err := tx.QueryRow(ctx, "SELECT lower(btrim(recipient)) FROM outbound_mails WHERE id = $1 FOR UPDATE", l.id).Scan(&now); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT recipient FROM outbound_mails WHERE id = $1 FOR UPDATE", l.id).Scan(&now); err != nil {
 			return err
 		}
-		if now != addr {
-			return fmt.Errorf("outbound mail %d: %w", l.id, errReaddressed)
+		if now != *l.loaded {
+			return fmt.Errorf("outbound mail %d: loaded for %s, now to %s: %w", l.id, *l.loaded, now, ErrReaddressed)
 		}
 		return fn(tx)
 	})

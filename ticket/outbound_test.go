@@ -63,6 +63,7 @@ func outEventKinds(t *testing.T, s *ticket.Store, id int64) []string {
 	return kinds
 }
 
+// outLock locks and loads outbound mail id.
 func outLock(t *testing.T, s *ticket.Store, id int64) *ticket.OutboundLock {
 	t.Helper()
 	lk, err := s.LockOutbound(context.Background(), id)
@@ -70,6 +71,9 @@ func outLock(t *testing.T, s *ticket.Store, id int64) *ticket.OutboundLock {
 		t.Fatal(err)
 	}
 	t.Cleanup(lk.Release)
+	if _, err := lk.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return lk
 }
 
@@ -314,6 +318,10 @@ func TestOutboundCapHoldsUnderConcurrentClaims(t *testing.T) {
 				return
 			}
 			defer lk.Release()
+			if _, err := lk.Load(ctx); err != nil {
+				t.Error(err)
+				return
+			}
 			c, err := lk.Claim(ctx, ticket.Guards{RecipientPerHour: limit})
 			if err != nil {
 				t.Error(err)
@@ -359,7 +367,37 @@ func TestOutboundVerdictNotRecordedForANewAddress(t *testing.T) {
 	if got, _ := s.Outbound(ctx, id); got.State != ticket.OutboundPending || got.Recipient != "taro@example.jp" {
 		t.Fatalf("after the readdress: %+v; want pending to the new address", got)
 	}
+	if m, err := lk.Load(ctx); err != nil || m.Recipient != "taro@example.jp" {
+		t.Fatalf("load again: %+v, %v", m.Recipient, err)
+	}
 	if c, err := lk.Claim(ctx, ticket.Guards{}); err != nil || c.Outcome != ticket.ClaimSend {
 		t.Fatalf("claim again = %+v, %v; want send", c, err)
+	}
+}
+
+// A mail is claimed only for the address it was loaded (and built) for: an
+// address corrected between the load and the claim gets nothing claimed, so
+// the mail built for the bounced address does not go out.
+func TestOutboundClaimRefusesAMailBuiltForAnOldAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool := newStore(t, nil)
+	tk := outTicket(t, s, pool, "typo@exmaple.jp")
+	id := outResolve(t, s, pool, tk.ID)
+	lk := outLock(t, s, id) // loaded for typo@exmaple.jp
+	if _, err := s.Update(ctx, tk.ID, ticket.TicketUpdate{CustomerEmail: new("taro@example.jp"), Actor: "sato"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := lk.Claim(ctx, ticket.Guards{}); !errors.Is(err, ticket.ErrReaddressed) {
+		t.Fatalf("claim = %+v, %v; want the readdress noticed", c, err)
+	}
+	if got, _ := s.Outbound(ctx, id); got.State != ticket.OutboundPending || got.Attempts != 0 {
+		t.Fatalf("after the refused claim: %+v; want it pending and untried", got)
+	}
+	if _, err := lk.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := lk.Claim(ctx, ticket.Guards{}); err != nil || c.Outcome != ticket.ClaimSend {
+		t.Fatalf("claim after loading again = %+v, %v; want send", c, err)
 	}
 }
