@@ -25,13 +25,14 @@ type guardFacts struct {
 	recent     []time.Time // with a cap: the mails of the last hour, oldest first (one being sent counts as sent now)
 }
 
-// claimIfAllowed reads the guard facts of mail @id and, when no guard stops
+// claimIfAllowed reads the guard facts of mail @id (to @addr, its recipient
+// as normalAddress writes it everywhere) and, when no guard stops
 // it, moves it to sending (attempts + 1), returning the new attempts (NULL
 // when it was not claimed). No row: the mail was sent, or goes to another
 // address than @recipient, the one it was built for. The cap's condition is
 // the one verdict applies.
 const claimIfAllowed = `WITH o AS (
-		SELECT id, lower(btrim(recipient)) AS addr FROM outbound_mails
+		SELECT id, @addr::text AS addr FROM outbound_mails
 		WHERE id = @id AND state <> 'sent' AND recipient = @recipient
 	), g AS (
 		SELECT
@@ -50,9 +51,9 @@ const claimIfAllowed = `WITH o AS (
 	)
 	SELECT g.bounced, g.own_service, g.recent, (SELECT attempts FROM u) FROM g`
 
-func (s *Store) guardArgs(id int64, recipient string, g Guards, now time.Time) pgx.NamedArgs {
+func (s *Store) guardArgs(id int64, recipient, addr string, g Guards, now time.Time) pgx.NamedArgs {
 	args := s.suppressionArgs(now)
-	args["id"], args["recipient"], args["cap"] = id, recipient, g.RecipientPerHour
+	args["id"], args["recipient"], args["addr"], args["cap"] = id, recipient, addr, g.RecipientPerHour
 	return args
 }
 

@@ -794,14 +794,14 @@ func (in *ingest) bounce(ctx context.Context) (IngestResult, error) {
 	}
 	var reported []string
 	for _, r := range failures {
-		reported = append(reported, strings.ToLower(strings.TrimSpace(r.Address)))
+		reported = append(reported, normalAddress(r.Address))
 	}
 	if outID == 0 {
 		return IngestResult{Outcome: IngestBounce, Reason: fmt.Sprintf("delivery report for no mail of ours (failed: %v); nothing marked", reported)}, nil
 	}
 	var failed []string
 	for _, r := range failures {
-		addr := strings.ToLower(strings.TrimSpace(r.Address))
+		addr := normalAddress(r.Address)
 		if !strings.EqualFold(addr, recipient) {
 			continue
 		}

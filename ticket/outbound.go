@@ -318,23 +318,24 @@ func (l *OutboundLock) Claim(ctx context.Context, g Guards) (Claim, error) {
 	if l.loaded == nil {
 		return c, fmt.Errorf("outbound mail %d: claimed before it was loaded", l.id)
 	}
-	var recipient, addr string
+	var recipient string
+	addr := normalAddress(*l.loaded)
 	var ticketID int64
 	var facts guardFacts
 	var claimed *int
 	now := l.s.now()
 	b := &pgx.Batch{}
-	b.Queue(`SELECT state, recipient, lower(btrim(recipient)), ticket_id, attempts FROM outbound_mails WHERE id = $1 FOR UPDATE`, l.id).
+	b.Queue(`SELECT state, recipient, ticket_id, attempts FROM outbound_mails WHERE id = $1 FOR UPDATE`, l.id).
 		QueryRow(func(r pgx.Row) error {
-			err := r.Scan(&c.Previous, &recipient, &addr, &ticketID, &c.Attempts)
+			err := r.Scan(&c.Previous, &recipient, &ticketID, &c.Attempts)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("outbound mail %d: %w", l.id, ErrNotFound)
 			}
 			return err
 		})
-	b.Queue(`SELECT pg_advisory_xact_lock(hashtext('contiple:recipient:' || lower(btrim(recipient))))
-		FROM outbound_mails WHERE id = $1 AND state <> 'sent'`, l.id)
-	b.Queue(claimIfAllowed, l.s.guardArgs(l.id, *l.loaded, g, now)).QueryRow(func(r pgx.Row) error {
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtext('contiple:recipient:' || $2::text))
+		FROM outbound_mails WHERE id = $1 AND state <> 'sent'`, l.id, addr)
+	b.Queue(claimIfAllowed, l.s.guardArgs(l.id, *l.loaded, addr, g, now)).QueryRow(func(r pgx.Row) error {
 		err := r.Scan(&facts.bounced, &facts.ownService, &facts.recent, &claimed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // sent already

@@ -34,6 +34,10 @@ func (s *Store) suppressionArgs(now time.Time) pgx.NamedArgs {
 	return pgx.NamedArgs{"now": now, "for_secs": s.suppressFor.Seconds()}
 }
 
+// normalAddress is an address as suppressions, the hourly cap and the
+// recipient's lock know it.
+func normalAddress(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
+
 // Suppression is an address we do not mail, and until when.
 type Suppression struct {
 	Address  string    `json:"address"`
@@ -66,7 +70,7 @@ func (s *Store) Suppressed(ctx context.Context, limit int) ([]Suppression, error
 // whose mail bounced. The mails it stopped are not sent by this: retry them
 // (`outbox retry`, or Run in the dashboard).
 func (s *Store) Unsuppress(ctx context.Context, address, actor string) (Suppression, error) {
-	addr := strings.ToLower(strings.TrimSpace(address))
+	addr := normalAddress(address)
 	var x Suppression
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `DELETE FROM failing_addresses WHERE address = $1 RETURNING address, reason, ticket_id, created_at`, addr).
