@@ -341,63 +341,48 @@ func TestOutboundCapHoldsUnderConcurrentClaims(t *testing.T) {
 	}
 }
 
-// A guard's verdict is about one address: when the operator corrects the
-// address between the verdict and its record, nothing is recorded and the
-// claim fails, so the retry judges the new address.
-func TestOutboundVerdictNotRecordedForANewAddress(t *testing.T) {
+// A mail is claimed only for the address it was loaded (and built) for, and
+// a guard's verdict is recorded only for the address it judged: an address
+// corrected after the load, or between the verdict (a bounce) and its record,
+// claims and records nothing, so nothing goes to the bounced address; loaded
+// again, the mail is claimed for the new one.
+func TestOutboundClaimFollowsACorrectedAddress(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	s, pool := newStore(t, nil)
-	tk := outTicket(t, s, pool, "typo@exmaple.jp")
-	id := outResolve(t, s, pool, tk.ID)
-	if _, err := pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason, created_at)
-		VALUES ('typo@exmaple.jp', '5.1.2 bad domain', now() + interval '1 second')`); err != nil {
-		t.Fatal(err)
-	}
-	ticket.OnClaimJudged(s, func() {
-		ticket.OnClaimJudged(s, nil)
-		if _, err := s.Update(ctx, tk.ID, ticket.TicketUpdate{CustomerEmail: new("taro@example.jp"), Actor: "sato"}); err != nil {
-			t.Error(err)
-		}
-	})
-	lk := outLock(t, s, id)
-	if c, err := lk.Claim(ctx, ticket.Guards{}); !errors.Is(err, ticket.ErrReaddressed) {
-		t.Fatalf("claim = %+v, %v; want the readdress noticed", c, err)
-	}
-	if got, _ := s.Outbound(ctx, id); got.State != ticket.OutboundPending || got.Recipient != "taro@example.jp" {
-		t.Fatalf("after the readdress: %+v; want pending to the new address", got)
-	}
-	if m, err := lk.Load(ctx); err != nil || m.Recipient != "taro@example.jp" {
-		t.Fatalf("load again: %+v, %v", m.Recipient, err)
-	}
-	if c, err := lk.Claim(ctx, ticket.Guards{}); err != nil || c.Outcome != ticket.ClaimSend {
-		t.Fatalf("claim again = %+v, %v; want send", c, err)
-	}
-}
-
-// A mail is claimed only for the address it was loaded (and built) for: an
-// address corrected between the load and the claim gets nothing claimed, so
-// the mail built for the bounced address does not go out.
-func TestOutboundClaimRefusesAMailBuiltForAnOldAddress(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, pool := newStore(t, nil)
-	tk := outTicket(t, s, pool, "typo@exmaple.jp")
-	id := outResolve(t, s, pool, tk.ID)
-	lk := outLock(t, s, id) // loaded for typo@exmaple.jp
-	if _, err := s.Update(ctx, tk.ID, ticket.TicketUpdate{CustomerEmail: new("taro@example.jp"), Actor: "sato"}); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := lk.Claim(ctx, ticket.Guards{}); !errors.Is(err, ticket.ErrReaddressed) {
-		t.Fatalf("claim = %+v, %v; want the readdress noticed", c, err)
-	}
-	if got, _ := s.Outbound(ctx, id); got.State != ticket.OutboundPending || got.Attempts != 0 {
-		t.Fatalf("after the refused claim: %+v; want it pending and untried", got)
-	}
-	if _, err := lk.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := lk.Claim(ctx, ticket.Guards{}); err != nil || c.Outcome != ticket.ClaimSend {
-		t.Fatalf("claim after loading again = %+v, %v; want send", c, err)
+	for _, when := range []string{"after the load", "after the verdict"} {
+		t.Run(when, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, pool := newStore(t, nil)
+			tk := outTicket(t, s, pool, "typo@exmaple.jp")
+			id := outResolve(t, s, pool, tk.ID)
+			if _, err := pool.Exec(ctx, `INSERT INTO failing_addresses (address, reason, created_at)
+				VALUES ('typo@exmaple.jp', '5.1.2 bad domain', now() + interval '1 second')`); err != nil {
+				t.Fatal(err)
+			}
+			correct := func() {
+				if _, err := s.Update(ctx, tk.ID, ticket.TicketUpdate{CustomerEmail: new("taro@example.jp"), Actor: "sato"}); err != nil {
+					t.Error(err)
+				}
+			}
+			lk := outLock(t, s, id) // loaded for typo@exmaple.jp
+			if when == "after the load" {
+				correct()
+			} else {
+				ticket.OnClaimJudged(s, func() { ticket.OnClaimJudged(s, nil); correct() })
+			}
+			if c, err := lk.Claim(ctx, ticket.Guards{}); !errors.Is(err, ticket.ErrReaddressed) {
+				t.Fatalf("claim = %+v, %v; want the readdress noticed", c, err)
+			}
+			got, _ := s.Outbound(ctx, id)
+			if got.State != ticket.OutboundPending || got.Attempts != 0 || got.Recipient != "taro@example.jp" {
+				t.Fatalf("after the corrected address: %+v; want pending, untried, to the new address", got)
+			}
+			if m, err := lk.Load(ctx); err != nil || m.Recipient != "taro@example.jp" {
+				t.Fatalf("load again: %q, %v", m.Recipient, err)
+			}
+			if c, err := lk.Claim(ctx, ticket.Guards{}); err != nil || c.Outcome != ticket.ClaimSend {
+				t.Fatalf("claim again = %+v, %v; want send", c, err)
+			}
+		})
 	}
 }
