@@ -54,18 +54,25 @@ func (v *V1) inboundFailed(r *http.Request) (int, any, error) {
 }
 
 func (v *V1) inboundRetry(r *http.Request) (int, any, error) {
-	id, err := pathID(r, "id")
+	id, err := bodilessID(r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var q emptyRequest
-	if err := decodeBody(r, &q); err != nil {
 		return 0, nil, err
 	}
 	if err := v.Store.RetryInbound(r.Context(), id); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, map[string]any{"inbound_mail_id": id, "queued": true}, nil
+}
+
+// bodilessID is the path's {id} of a request that takes no body (an empty
+// object at most).
+func bodilessID(r *http.Request) (int64, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, err
+	}
+	var q emptyRequest
+	return id, decodeBody(r, &q)
 }
 
 func (v *V1) outboundFailed(r *http.Request) (int, any, error) {
@@ -90,12 +97,8 @@ func (v *V1) outboxRetry(r *http.Request) (int, any, error) {
 
 // rerun runs work {id} again; the answer names the new outbox row.
 func rerun(r *http.Request, fn func(id int64) (int64, error)) (int, any, error) {
-	id, err := pathID(r, "id")
+	id, err := bodilessID(r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var q emptyRequest
-	if err := decodeBody(r, &q); err != nil {
 		return 0, nil, err
 	}
 	newID, err := fn(id)

@@ -123,29 +123,29 @@ func tokenizeAddress(s string) []addrToken {
 				i++
 			}
 			start := i
-			for i < len(s) && s[i] != '>' && s[i] != '<' {
-				if s[i] == '"' {
-					i = skipQuoted(s, i, raw) - 1
-				} else if shiftJISPair(s, i, raw) {
-					i++
-				}
-				i++
-			}
-			toks = append(toks, addrToken{'a', s[start:min(i, len(s))]})
+			i = scanAddressPart(s, i, raw, "<>")
+			toks = append(toks, addrToken{'a', s[start:i]})
 		default:
 			start := i
-			for i < len(s) && !strings.ContainsRune(" \t\r\n<>()", rune(s[i])) {
-				if s[i] == '"' {
-					i = skipQuoted(s, i, raw) - 1
-				} else if shiftJISPair(s, i, raw) {
-					i++
-				}
-				i++
-			}
-			toks = append(toks, addrToken{'w', s[start:min(i, len(s))]})
+			i = scanAddressPart(s, i, raw, " \t\r\n<>()")
+			toks = append(toks, addrToken{'w', s[start:i]})
 		}
 	}
 	return toks
+}
+
+// scanAddressPart returns where the part of s starting at i ends: at the
+// first byte of stop outside a quoted string and a Shift_JIS pair, or at the end.
+func scanAddressPart(s string, i int, raw bool, stop string) int {
+	for i < len(s) && strings.IndexByte(stop, s[i]) < 0 {
+		if s[i] == '"' {
+			i = skipQuoted(s, i, raw) - 1
+		} else if shiftJISPair(s, i, raw) {
+			i++
+		}
+		i++
+	}
+	return min(i, len(s))
 }
 
 // skipQuoted returns the index after the quoted string that starts at i.

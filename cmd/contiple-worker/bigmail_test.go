@@ -61,23 +61,11 @@ func bigMailRun(tb testing.TB, bin string, env ...string) (peakMB float64, took 
 			u.Append("INBOX", bigMail(i/25))
 		}
 		if i < small {
-			u.Append("INBOX", fmt.Sprintf("From: c%d@example.jp\r\nTo: support@example.test\r\nSubject: 質問 %d\r\n"+
-				"Message-ID: <small-%d@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nお問い合わせ %d\r\n", i, i, i, i))
+			u.Append("INBOX", numberedMail("small", i))
 		}
 	}
 	dir := tb.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	addr := freeAddr(tb)
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-http: {addr: "%s"}
-smtp: {host: 127.0.0.1, port: 2525}
-services:
-  - key: support
-    name: Support
-    address: support@example.test
-    locale: en
-    mailbox: {host: %s, port: %d, tls: none, username: %s, password_env: CONTIPLE_IMAP_PASSWORD, idle: true, poll_interval: 1s}
-`, addr, u.Host, u.Port, u.Username)), 0o600)
+	cfgPath, _ := supportConfig(tb, dir, u, true)
 	logFile, err := os.Create(filepath.Join(dir, "worker.log"))
 	if err != nil {
 		tb.Fatal(err)

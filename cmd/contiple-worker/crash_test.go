@@ -28,6 +28,33 @@ func buildWorker(t testing.TB) string {
 	return bin
 }
 
+// numberedMail is small customer mail number i, Message-ID <prefix-i@example.jp>.
+func numberedMail(prefix string, i int) string {
+	return fmt.Sprintf("From: c%d@example.jp\r\nTo: support@example.test\r\nSubject: 質問 %d\r\n"+
+		"Message-ID: <%s-%d@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nお問い合わせ %d\r\n", i, i, prefix, i, i)
+}
+
+// supportConfig writes into dir a configuration with one service whose
+// mailbox is u (IDLE or polled every second) and returns its path and the
+// HTTP address it serves on.
+func supportConfig(tb testing.TB, dir string, u *testenv.IMAPUser, idle bool) (path, httpAddr string) {
+	tb.Helper()
+	path, httpAddr = filepath.Join(dir, "config.yaml"), freeAddr(tb)
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(`
+http: {addr: "%s"}
+smtp: {host: 127.0.0.1, port: 2525}
+services:
+  - key: support
+    name: Support
+    address: support@example.test
+    locale: en
+    mailbox: {host: %s, port: %d, tls: none, username: %s, password_env: CONTIPLE_IMAP_PASSWORD, idle: %t, poll_interval: 1s}
+`, httpAddr, u.Host, u.Port, u.Username, idle)), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path, httpAddr
+}
+
 // workerCommand runs the built worker with args. It dies with the test
 // binary (Pdeathsig), so a test killed midway leaves no worker behind.
 func workerCommand(bin string, args ...string) *exec.Cmd {
@@ -47,22 +74,10 @@ func TestKilledWorkerLosesNoMailAndMakesNoSecondTicket(t *testing.T) {
 	pool := testenv.NewDatabase(t)
 	u := testenv.NewIMAPUser(t)
 	for i := range mails {
-		u.Append("INBOX", fmt.Sprintf("From: c%d@example.jp\r\nTo: support@example.test\r\nSubject: 質問 %d\r\n"+
-			"Message-ID: <crash-%d@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nお問い合わせ %d\r\n", i, i, i, i))
+		u.Append("INBOX", numberedMail("crash", i))
 	}
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.yaml")
-	addr := freeAddr(t)
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-http: {addr: "%s"}
-smtp: {host: 127.0.0.1, port: 2525}
-services:
-  - key: support
-    name: Support
-    address: support@example.test
-    locale: en
-    mailbox: {host: %s, port: %d, tls: none, username: %s, password_env: CONTIPLE_IMAP_PASSWORD, idle: false, poll_interval: 1s}
-`, addr, u.Host, u.Port, u.Username)), 0o600)
+	cfgPath, addr := supportConfig(t, dir, u, false)
 	env := append(os.Environ(), "CONTIPLE_DATABASE_URL="+testenv.URLFor(t, pool), "CONTIPLE_REDIS_URL="+testenv.NewRedisDB(t),
 		"CONTIPLE_CONFIG="+cfgPath, "CONTIPLE_LOG_LEVEL=warn")
 	logFile, err := os.Create(filepath.Join(dir, "worker.log"))

@@ -288,13 +288,22 @@ func (s *Source) remember(ctx context.Context, ae *AuthorizationError, rt string
 	}
 }
 
-func (s *Source) failure(ctx context.Context) (*failure, error) {
-	b, err := s.opt.Redis.Get(ctx, s.keys.failed).Bytes()
+// get reads key from Redis; nil when there is none.
+func (s *Source) get(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.opt.Redis.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("oauth2 %s: redis: %w", s.cfg.Name, err)
+	}
+	return b, nil
+}
+
+func (s *Source) failure(ctx context.Context) (*failure, error) {
+	b, err := s.get(ctx, s.keys.failed)
+	if b == nil {
+		return nil, err
 	}
 	f := &failure{}
 	if err := json.Unmarshal(b, f); err != nil {
@@ -304,12 +313,9 @@ func (s *Source) failure(ctx context.Context) (*failure, error) {
 }
 
 func (s *Source) load(ctx context.Context) (*cached, error) {
-	b, err := s.opt.Redis.Get(ctx, s.keys.token).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("oauth2 %s: redis: %w", s.cfg.Name, err)
+	b, err := s.get(ctx, s.keys.token)
+	if b == nil {
+		return nil, err
 	}
 	c, err := s.decode(b)
 	if err != nil {
