@@ -31,29 +31,19 @@ import (
 
 // DoorayDepartures says what one departure check did.
 type DoorayDepartures struct {
-	Counted  bool // Dooray!'s count was read (one request)
-	Listed   int  // pages of the bot's tasks read, when the count dropped
-	Deleted  int
-	Moved    int
-	Baseline int64 // the bot's tasks in the project that are not ours
+	Deleted int
+	Moved   int
 }
 
 // checkDepartures runs the departure check of one project; cursor is where
 // its poll stands (for a project without a cursor row yet).
 func (d *Dooray) checkDepartures(ctx context.Context, org *doorayOrg, projectID string, bot dooray.ID, cursor time.Time) (DoorayDepartures, error) {
 	var dep DoorayDepartures
-	count := func() (int64, error) {
-		pg, err := org.api.ListPosts(ctx, dooray.ID(projectID), dooray.PostFilter{FromMemberIDs: []dooray.ID{bot}, Size: 1})
-		if err != nil {
-			return 0, err
-		}
-		return int64(pg.TotalCount), nil
-	}
-	theirs, err := count()
+	pg, err := org.api.ListPosts(ctx, dooray.ID(projectID), dooray.PostFilter{FromMemberIDs: []dooray.ID{bot}, Size: 1})
 	if err != nil {
 		return dep, err
 	}
-	dep.Counted = true
+	theirs := int64(pg.TotalCount) // the bot's tasks in the project
 	ours, err := d.store.DoorayProjectLinkCount(ctx, org.key, projectID)
 	if err != nil {
 		return dep, err
@@ -62,8 +52,8 @@ func (d *Dooray) checkDepartures(ctx context.Context, org *doorayOrg, projectID 
 	if err != nil {
 		return dep, err
 	}
-	dep.Baseline = theirs - ours
-	if known && dep.Baseline < baseline {
+	unlinked := theirs - ours // the bot's tasks there that are not ours
+	if known && unlinked < baseline {
 		if err := d.findDepartures(ctx, org, projectID, bot, &dep); err != nil {
 			return dep, err
 		}
@@ -71,10 +61,10 @@ func (d *Dooray) checkDepartures(ctx context.Context, org *doorayOrg, projectID 
 		if ours, err = d.store.DoorayProjectLinkCount(ctx, org.key, projectID); err != nil {
 			return dep, err
 		}
-		dep.Baseline = theirs - ours
+		unlinked = theirs - ours
 	}
-	if !known || dep.Baseline != baseline {
-		if err := d.store.SetDoorayUnlinkedTasks(ctx, org.key, projectID, cursor, dep.Baseline); err != nil {
+	if !known || unlinked != baseline {
+		if err := d.store.SetDoorayUnlinkedTasks(ctx, org.key, projectID, cursor, unlinked); err != nil {
 			return dep, err
 		}
 	}
@@ -96,7 +86,6 @@ func (d *Dooray) findDepartures(ctx context.Context, org *doorayOrg, projectID s
 		if err != nil {
 			return err
 		}
-		dep.Listed++
 		for _, p := range pg.Items {
 			present[string(p.ID)] = true
 		}

@@ -19,10 +19,7 @@ func (d *Dooray) handleSync(ctx context.Context, t *asynq.Task) error {
 	if err := decode(t.Payload(), &p); err != nil {
 		return err
 	}
-	org := p.Organization
-	if org == "" && (p.ProjectID != "" || p.PostID != "") {
-		org = ticket.DoorayDefaultOrganization // a task queued before organisations
-	}
+	org := p.Organization // "" in a task queued before organisations: the default one (d.org)
 	switch {
 	case p.PostID != "":
 		return d.SyncPost(ctx, org, p.ProjectID, p.PostID)

@@ -65,11 +65,6 @@ type OutboundMail struct {
 	MailContext
 }
 
-// batcher is a transaction or a connection, for pipelined statements.
-type batcher interface {
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-}
-
 // querier is a transaction or a connection.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)

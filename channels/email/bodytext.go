@@ -2,6 +2,7 @@ package email
 
 import (
 	"html"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -54,12 +55,12 @@ func (s section) htmlSide() []string {
 func alternativeSection(alternatives [][]section) (section, bool) {
 	var merged section
 	for _, secs := range alternatives {
-		if merged.plain == nil && anySide(secs, func(s section) bool { return len(s.plain) > 0 }) {
+		if merged.plain == nil && slices.ContainsFunc(secs, func(s section) bool { return len(s.plain) > 0 }) {
 			for _, s := range secs {
 				merged.plain = append(merged.plain, s.plainSide()...)
 			}
 		}
-		if anySide(secs, func(s section) bool { return len(s.html) > 0 }) {
+		if slices.ContainsFunc(secs, func(s section) bool { return len(s.html) > 0 }) {
 			merged.html = merged.html[:0:0]
 			for _, s := range secs {
 				merged.html = append(merged.html, s.htmlSide()...)
@@ -67,15 +68,6 @@ func alternativeSection(alternatives [][]section) (section, bool) {
 		}
 	}
 	return merged, merged.plain != nil || merged.html != nil
-}
-
-func anySide(secs []section, has func(section) bool) bool {
-	for _, s := range secs {
-		if has(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // sameWords reports whether a lone text/plain part and a lone text/html part

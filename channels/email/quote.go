@@ -262,8 +262,12 @@ func mayEndAttribution(l string) bool {
 }
 
 func mayEndWithoutColon(l string) bool {
-	return strings.HasSuffix(l, "작성") || strings.HasSuffix(l, "씀") || strings.HasSuffix(l, "썼습니다") ||
-		strings.HasSuffix(l, "書きました")
+	for verb := range attributionVerbsNoColon {
+		if strings.HasSuffix(l, verb) {
+			return true
+		}
+	}
+	return false
 }
 
 // startsLikeAttribution limits the joining of wrapped lines to a first line

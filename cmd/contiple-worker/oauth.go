@@ -10,7 +10,6 @@ import (
 
 	"github.com/contiple/contiple-worker/internal/config"
 	"github.com/contiple/contiple-worker/internal/oauth"
-	"github.com/contiple/contiple-worker/internal/redisconn"
 )
 
 // oauthLogins are the OAuth2 logins of the configured accounts: mailboxes by
@@ -100,17 +99,9 @@ func (a *app) cliOAuthLogins(cfg *config.Config, pool *pgxpool.Pool) (oauthLogin
 	if !uses {
 		return oauthLogins{}, func() {}, nil
 	}
-	raw := os.Getenv("CONTIPLE_REDIS_URL")
-	if raw == "" {
-		return oauthLogins{}, nil, fmt.Errorf("CONTIPLE_REDIS_URL is not set (OAuth2 tokens are shared through Redis)")
-	}
-	opt, err := redisconn.Parse(raw)
+	_, rdb, err := redisFromEnv()
 	if err != nil {
-		return oauthLogins{}, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
-	}
-	rdb, err := redisconn.Client(opt)
-	if err != nil {
-		return oauthLogins{}, nil, fmt.Errorf("CONTIPLE_REDIS_URL: %w", err)
+		return oauthLogins{}, nil, fmt.Errorf("%w (OAuth2 tokens are shared through Redis)", err)
 	}
 	l, err := a.newOAuthLogins(cfg, rdb, pool)
 	if err != nil {

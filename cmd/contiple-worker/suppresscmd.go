@@ -47,11 +47,7 @@ func (a *app) mailSuppressedCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ADDRESS\tSINCE\tUNTIL\tTICKET\tREASON")
 			for _, x := range list {
-				t := "-"
-				if x.TicketID != nil {
-					t = ticket.Marker(*x.TicketID)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.Address, stamp(x.Since), stamp(x.Until), t, x.Reason)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.Address, stamp(x.Since), stamp(x.Until), ticketOrDash(x.TicketID), x.Reason)
 			}
 			return tw.Flush()
 		})

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,11 +40,8 @@ func (v *validator) oauth2(p, username, passwordEnv, passwordFile string, o *OAu
 		v.add(q+".token_url", "is required for a generic provider")
 	}
 	for _, u := range []struct{ key, val string }{{"token_url", o.TokenURL}, {"auth_url", o.AuthURL}, {"device_auth_url", o.DeviceAuthURL}} {
-		if u.val == "" {
-			continue
-		}
-		if pu, err := url.Parse(u.val); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
-			v.add(q+"."+u.key, "%q is not an http(s) URL", u.val)
+		if u.val != "" {
+			v.httpURL(q+"."+u.key, u.val)
 		}
 	}
 	switch o.Grant {

@@ -89,16 +89,17 @@ func (r *Redactor) Redact(s string) string {
 // ReplaceAttr is a slog.HandlerOptions.ReplaceAttr that redacts the message
 // and every attribute, errors and other values included.
 func (r *Redactor) ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
+	var s string
 	switch a.Value.Kind() {
 	case slog.KindString:
-		if s := a.Value.String(); r.Redact(s) != s {
-			return slog.String(a.Key, r.Redact(s))
-		}
+		s = a.Value.String()
 	case slog.KindAny:
-		s := fmt.Sprint(a.Value.Any())
-		if red := r.Redact(s); red != s {
-			return slog.String(a.Key, red)
-		}
+		s = fmt.Sprint(a.Value.Any())
+	default:
+		return a
+	}
+	if red := r.Redact(s); red != s {
+		return slog.String(a.Key, red)
 	}
 	return a
 }

@@ -78,7 +78,7 @@ func authorizeLoopback(ctx context.Context, cfg Config, listen string, tell func
 		return nil, fmt.Errorf("loopback redirect: %s is not a loopback address", ln.Addr())
 	}
 	oc := cfg.OAuth2("http://" + ln.Addr().String() + "/")
-	state, verifier := randomState(), oauth2.GenerateVerifier()
+	state, verifier := randomHex(16), oauth2.GenerateVerifier()
 	type result struct {
 		code string
 		err  error
@@ -122,8 +122,9 @@ func authorizeLoopback(ctx context.Context, cfg Config, listen string, tell func
 	}
 }
 
-func randomState() string {
-	b := make([]byte, 16)
+// randomHex is n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }

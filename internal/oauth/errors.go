@@ -59,11 +59,7 @@ func (c Config) classify(err error) error {
 		if code == "" {
 			code = re.Response.Status
 		}
-		hint := c.Reauthorize
-		if c.Grant != GrantRefreshToken {
-			hint = "check the client id and secret, and that the application is still granted access (admin consent, domain-wide delegation)"
-		}
-		return &AuthorizationError{Name: c.Name, Code: code, Err: errors.New(describe(re)), hint: hint}
+		return &AuthorizationError{Name: c.Name, Code: code, Err: errors.New(describe(re)), hint: c.hint()}
 	}
 	return fmt.Errorf("oauth2 %s: token endpoint: %w", c.Name, err)
 }

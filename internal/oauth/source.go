@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -185,7 +184,7 @@ func (s *Source) early(c *cached) time.Duration {
 // refreshLocked takes the lock and fetches a new token. locked is false when
 // another process holds the lock (nothing was fetched).
 func (s *Source) refreshLocked(ctx context.Context) (token string, locked bool, err error) {
-	id := randomID()
+	id := randomHex(12)
 	ok, err := s.opt.Redis.SetNX(ctx, s.keys.lock, id, s.opt.LockTTL).Result()
 	if err != nil {
 		return "", false, fmt.Errorf("oauth2 %s: redis: %w", s.cfg.Name, err)
@@ -263,12 +262,13 @@ func (s *Source) pausedAfterFailure(ctx context.Context, rt string) error {
 	if s.now().After(f.Until) || (rt != "" && fingerprint(rt) != f.Refresh) {
 		return nil
 	}
-	return &AuthorizationError{Name: s.cfg.Name, Code: f.Code, Until: f.Until, Err: errors.New(f.Message), hint: s.hint()}
+	return &AuthorizationError{Name: s.cfg.Name, Code: f.Code, Until: f.Until, Err: errors.New(f.Message), hint: s.cfg.hint()}
 }
 
-func (s *Source) hint() string {
-	if s.cfg.Grant == GrantRefreshToken {
-		return s.cfg.Reauthorize
+// hint says what mends a lost authorization of this login.
+func (c Config) hint() string {
+	if c.Grant == GrantRefreshToken {
+		return c.Reauthorize
 	}
 	return "check the client id and secret, and that the application is still granted access (admin consent, domain-wide delegation)"
 }
@@ -358,10 +358,4 @@ func fingerprint(rt string) string {
 	}
 	sum := sha256.Sum256([]byte(rt))
 	return hex.EncodeToString(sum[:8])
-}
-
-func randomID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
